@@ -1,0 +1,2 @@
+DROP TABLE event_chunks;
+DROP TABLE sessions;

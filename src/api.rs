@@ -1,0 +1,359 @@
+//! HTTP routes: the JSON API, the WebSocket upgrades, the embedded dashboard and recorder.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use actix_web::{
+    http::header,
+    web::{self, Data, Path, Query},
+    HttpRequest, HttpResponse,
+};
+use actix_web_actors::ws as actix_ws;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    assets,
+    config::Config,
+    db::store::{self, ListQuery, SessionInfo, Store},
+    error::{Error, Result},
+    event::{now_ms, parse_client_message, validate_session_id, ClientMessage},
+    history,
+    registry::{Lookup, Open, Registry},
+    session::{pick_start, GetInfo, Ingest, StartFrom, Subscribe, WaitDurable},
+    ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer},
+};
+
+/// How long `POST …/events` waits for its events to become durable before answering anyway.
+const DURABLE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Sessions shown per page at most.
+const MAX_PAGE: i64 = 1000;
+/// The list shows sessions that ended within this window (plus every active one).
+const RECENT_MS: i64 = 24 * 3600 * 1000;
+
+pub struct AppState {
+    pub cfg: Arc<Config>,
+    pub store: Store,
+    pub registry: Addr<Registry>,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/api/sessions", web::get().to(list_sessions))
+        .route("/api/sessions/{id}", web::get().to(get_session))
+        .service(
+            web::resource("/api/sessions/{id}/events")
+                // Recorders post from the tracked site's origin.
+                .wrap(
+                    actix_cors::Cors::default()
+                        .allow_any_origin()
+                        .allowed_methods(["GET", "POST"])
+                        .allowed_header(header::CONTENT_TYPE)
+                        .max_age(3600),
+                )
+                .route(web::get().to(get_events))
+                .route(web::post().to(post_events)),
+        )
+        .route("/ws/record/{id}", web::get().to(record))
+        .route("/ws/watch/{id}", web::get().to(watch))
+        .route("/ws/sessions", web::get().to(feed));
+    assets::routes(cfg);
+}
+
+/// Query-string errors answer in the same JSON shape as every other error.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
+}
+
+pub async fn not_found() -> Result<HttpResponse> {
+    Err(Error::NotFound)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+fn session_id(raw: &str) -> Result<Arc<str>> {
+    validate_session_id(raw)?;
+    Ok(raw.into())
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    /// Include sessions that ended more than 24 h ago.
+    #[serde(default)]
+    all: bool,
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SessionList {
+    sessions: Vec<SessionInfo>,
+    next_cursor: Option<String>,
+}
+
+async fn list_sessions(state: Data<AppState>, q: Query<ListParams>) -> Result<HttpResponse> {
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let query = ListQuery {
+        ended_after: (!q.all).then(|| now_ms() - RECENT_MS),
+        before,
+        limit: limit + 1,
+    };
+    let mut rows = state
+        .store
+        .run(move |c| store::list_sessions(c, &query))
+        .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| format!("{}:{}", r.started_at, r.id))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(SessionList {
+        sessions: rows.iter().map(|r| r.info()).collect(),
+        next_cursor,
+    }))
+}
+
+fn parse_cursor(raw: &str) -> Result<(i64, String)> {
+    let bad = || Error::InvalidQuery("cursor must be a `next_cursor` value".into());
+    let (ms, id) = raw.split_once(':').ok_or_else(bad)?;
+    validate_session_id(id).map_err(|_| bad())?;
+    Ok((ms.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+/// The session as the active actor knows it, else as stored.
+async fn session_info(state: &AppState, id: &Arc<str>) -> Result<SessionInfo> {
+    if let Some(addr) = state.registry.send(Lookup(id.clone())).await? {
+        if let Ok(Some(info)) = addr.send(GetInfo).await {
+            return Ok(info);
+        }
+    }
+    let key = id.to_string();
+    state
+        .store
+        .run(move |c| store::get_session(c, &key))
+        .await?
+        .map(|r| r.info())
+        .ok_or(Error::SessionNotFound)
+}
+
+async fn get_session(state: Data<AppState>, id: Path<String>) -> Result<HttpResponse> {
+    let id = session_id(&id)?;
+    Ok(HttpResponse::Ok().json(session_info(&state, &id).await?))
+}
+
+#[derive(Deserialize)]
+struct EventParams {
+    #[serde(default)]
+    after_seq: u64,
+    limit: Option<usize>,
+    /// `rrweb` (default): the events as recorded; `envelope`: each as {seq, hub_time, event}.
+    format: Option<String>,
+}
+
+/// Streams the events as a JSON array, page by page from the database, then the buffer.
+async fn get_events(
+    state: Data<AppState>,
+    id: Path<String>,
+    q: Query<EventParams>,
+) -> Result<HttpResponse> {
+    let id = session_id(&id)?;
+    let envelope = match q.format.as_deref() {
+        None | Some("rrweb") => false,
+        Some("envelope") => true,
+        Some(_) => return Err(Error::InvalidQuery("format is `rrweb` or `envelope`".into())),
+    };
+    let from = q.after_seq + 1;
+    let (stored_before, buffered) = match state.registry.send(Lookup(id.clone())).await? {
+        Some(addr) => {
+            let sub = addr
+                .send(Subscribe {
+                    conn: 0,
+                    from: StartFrom::Start,
+                    addr: None,
+                })
+                .await??;
+            let buffered = sub.buffered.into_iter().filter(|e| e.seq >= from).collect();
+            (Some(sub.stored_before), buffered)
+        }
+        None => {
+            session_info(&state, &id).await?;
+            (None, Vec::new())
+        }
+    };
+    let mut left = q.limit.unwrap_or(usize::MAX);
+    let mut first = true;
+    let body = history::pages(state.store.clone(), id.to_string(), from, stored_before, buffered)
+        .map(move |page| {
+            let page = page?;
+            let mut out = String::new();
+            if first {
+                out.push('[');
+            }
+            for e in page.iter().take(left) {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                if envelope {
+                    e.write_envelope(&mut out);
+                } else {
+                    out.push_str(&e.json);
+                }
+            }
+            left = left.saturating_sub(page.len());
+            Ok::<_, Error>(web::Bytes::from(out))
+        })
+        .chain(futures_util::stream::once(async { Ok(web::Bytes::from_static(b"]")) }));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .streaming(body))
+}
+
+/// The recorder's fallback when it cannot keep a socket (page unload, proxies). Answers once
+/// the events are durable, so a 200 means stored.
+async fn post_events(
+    state: Data<AppState>,
+    req: HttpRequest,
+    id: Path<String>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse> {
+    let id = session_id(&id)?;
+    let limit = state.cfg.max_frame_bytes;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::InvalidFrame(e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Error::FrameTooLarge {
+                size: body.len() + chunk.len(),
+                limit,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| Error::InvalidFrame("not UTF-8".into()))?;
+    let ClientMessage::Events { events, .. } = parse_client_message(text, now_ms())? else {
+        return Err(Error::InvalidFrame("expected an `events` frame".into()));
+    };
+    let session = state
+        .registry
+        .send(Open {
+            id: id.clone(),
+            user_agent: user_agent(&req),
+        })
+        .await??;
+    let ingested = session.send(Ingest { events }).await??;
+    let durable = actix_web::rt::time::timeout(
+        DURABLE_WAIT,
+        session.send(WaitDurable {
+            seq: ingested.received_seq,
+        }),
+    )
+    .await;
+    let durable_seq = match durable {
+        Ok(Ok(Ok(seq))) => Some(seq),
+        _ => None,
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "accepted": ingested.accepted,
+        "received_seq": ingested.received_seq,
+        "durable_seq": durable_seq,
+    })))
+}
+
+async fn record(
+    state: Data<AppState>,
+    req: HttpRequest,
+    id: Path<String>,
+    stream: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = session_id(&id)?;
+    let session = state
+        .registry
+        .send(Open {
+            id: id.clone(),
+            user_agent: user_agent(&req),
+        })
+        .await
+        .map_err(Error::from)??;
+    let limit = state.cfg.max_frame_bytes;
+    actix_ws::WsResponseBuilder::new(RecorderSocket::new(id, session, limit), &req, stream)
+        .frame_size(limit)
+        .start()
+}
+
+#[derive(Deserialize)]
+struct WatchParams {
+    from: Option<String>,
+}
+
+fn parse_from(raw: Option<&str>) -> Result<StartFrom> {
+    match raw {
+        None | Some("live") => Ok(StartFrom::Live),
+        Some("start") => Ok(StartFrom::Start),
+        Some(ms) => ms
+            .parse::<i64>()
+            .ok()
+            .filter(|ms| *ms >= 0)
+            .map(StartFrom::Offset)
+            .ok_or_else(|| {
+                Error::InvalidQuery("from is `live`, `start` or milliseconds ≥ 0".into())
+            }),
+    }
+}
+
+async fn watch(
+    state: Data<AppState>,
+    req: HttpRequest,
+    id: Path<String>,
+    q: Query<WatchParams>,
+    stream: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = session_id(&id)?;
+    let from = parse_from(q.from.as_deref())?;
+    let source = match state.registry.send(Lookup(id.clone())).await.map_err(Error::from)? {
+        Some(addr) => viewer::Source::Active(addr, from),
+        None => {
+            let key = id.to_string();
+            let (row, metas) = state
+                .store
+                .run(move |c| {
+                    let row = store::get_session(c, &key)?;
+                    let metas = store::load_metas(c, &key)?;
+                    Ok((row, metas))
+                })
+                .await?;
+            let row = row.ok_or(Error::SessionNotFound)?;
+            // An ended session has no live edge: "live" plays it from the start.
+            let from = if from == StartFrom::Live { StartFrom::Start } else { from };
+            let start_seq = pick_start(&metas, from, row.first_event_ts);
+            viewer::Source::Ended {
+                info: row.info(),
+                start_seq,
+            }
+        }
+    };
+    let limit = state.cfg.max_frame_bytes;
+    let socket = viewer::ViewerSocket::new(id, source, state.store.clone(), limit);
+    actix_ws::WsResponseBuilder::new(socket, &req, stream)
+        .frame_size(limit)
+        .start()
+}
+
+async fn feed(
+    state: Data<AppState>,
+    req: HttpRequest,
+    stream: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    actix_ws::start(FeedSocket::new(state.registry.clone()), &req, stream)
+}
+

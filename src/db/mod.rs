@@ -1,0 +1,87 @@
+//! The database: one connection type over SQLite and PostgreSQL, picked by the URL, its
+//! r2d2 pool, and the embedded migrations run at start. Queries live in `store`.
+
+pub mod schema;
+pub mod store;
+
+use diesel::{
+    connection::SimpleConnection,
+    r2d2::{ConnectionManager, CustomizeConnection, Pool},
+};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{Error, Result};
+
+#[cfg(feature = "postgres")]
+use diesel::PgConnection;
+#[cfg(feature = "sqlite")]
+use diesel::SqliteConnection;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    #[cfg(feature = "postgres")]
+    Pg(PgConnection),
+    #[cfg(feature = "sqlite")]
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConn>>;
+
+#[cfg(feature = "postgres")]
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+#[cfg(feature = "sqlite")]
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Which backend a URL names: PostgreSQL for `postgres://`/`postgresql://`, SQLite otherwise.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// SQLite settings every pooled connection needs: WAL so that replay reads never wait for the
+/// writer, a busy timeout instead of immediate `SQLITE_BUSY`, and enforced foreign keys.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        #[allow(irrefutable_let_patterns)]
+        if let DbConn::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens the pool and brings the schema up to date.
+pub fn connect(url: &str, pool_size: u32) -> Result<DbPool> {
+    let url = url.strip_prefix("sqlite://").unwrap_or(url);
+    if !is_postgres(url) {
+        if let Some(dir) = std::path::Path::new(url).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(Error::internal)?;
+            }
+        }
+    }
+    let manager = ConnectionManager::<DbConn>::new(url);
+    let pool = Pool::builder()
+        .max_size(pool_size.max(2))
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(manager)?;
+    let mut conn = pool.get()?;
+    run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+fn run_migrations(conn: &mut DbConn) -> Result<()> {
+    let done = match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    done.map_err(|e| Error::Migration(e.to_string()))
+}

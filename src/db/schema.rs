@@ -1,0 +1,36 @@
+//! Diesel's view of the tables, shared by SQLite and PostgreSQL (see migrations/).
+// Kept in step with migrations/ by hand; every integration test runs both backends through it.
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        started_at -> BigInt,
+        last_event_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+        url -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        event_count -> BigInt,
+        raw_bytes -> BigInt,
+        stored_bytes -> BigInt,
+        first_event_ts -> Nullable<BigInt>,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    event_chunks (session_id, first_seq) {
+        session_id -> Text,
+        first_seq -> BigInt,
+        last_seq -> BigInt,
+        first_ts -> BigInt,
+        last_ts -> BigInt,
+        event_count -> Integer,
+        meta_seq -> Nullable<BigInt>,
+        meta_ts -> Nullable<BigInt>,
+        raw_len -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::joinable!(event_chunks -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(sessions, event_chunks);

@@ -1,0 +1,355 @@
+//! Every query the hub runs, written once for both backends. Functions take a connection and
+//! block; async callers go through [`Store::run`], which moves them onto the blocking pool.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{
+    schema::{event_chunks, sessions},
+    DbConn, DbPool,
+};
+use crate::{
+    chunk,
+    error::{Error, Result},
+    event::Event,
+};
+
+/// Handle to the database that async code can clone freely.
+#[derive(Clone)]
+pub struct Store {
+    pool: DbPool,
+}
+
+impl Store {
+    pub fn new(pool: DbPool) -> Self {
+        Store { pool }
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool, never on the runtime.
+    pub fn run<R, F>(&self, f: F) -> impl std::future::Future<Output = Result<R>> + 'static
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<R> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        async move {
+            actix_web::web::block(move || {
+                let mut conn = pool.get()?;
+                f(&mut conn)
+            })
+            .await?
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub started_at: i64,
+    pub last_event_at: i64,
+    pub ended_at: Option<i64>,
+    pub url: Option<String>,
+    pub user_agent: Option<String>,
+    pub event_count: i64,
+    pub raw_bytes: i64,
+    pub stored_bytes: i64,
+    pub first_event_ts: Option<i64>,
+    pub last_seq: i64,
+}
+
+/// A session as the API and the dashboard show it.
+#[derive(Serialize, Debug, Clone)]
+pub struct SessionInfo {
+    pub id: String,
+    pub active: bool,
+    pub started_at: String,
+    pub last_event_at: String,
+    pub ended_at: Option<String>,
+    pub duration_ms: i64,
+    pub url: Option<String>,
+    pub user_agent: Option<String>,
+    pub event_count: i64,
+    pub raw_bytes: i64,
+    pub stored_bytes: i64,
+    pub first_event_ts: Option<i64>,
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl SessionRow {
+    pub fn info(&self) -> SessionInfo {
+        let end = self.ended_at.unwrap_or(self.last_event_at);
+        SessionInfo {
+            id: self.id.clone(),
+            active: self.ended_at.is_none(),
+            started_at: rfc3339(self.started_at),
+            last_event_at: rfc3339(self.last_event_at),
+            ended_at: self.ended_at.map(rfc3339),
+            duration_ms: (end - self.started_at).max(0),
+            url: self.url.clone(),
+            user_agent: self.user_agent.clone(),
+            event_count: self.event_count,
+            raw_bytes: self.raw_bytes,
+            stored_bytes: self.stored_bytes,
+            first_event_ts: self.first_event_ts,
+        }
+    }
+}
+
+#[derive(Insertable, Debug)]
+#[diesel(table_name = event_chunks)]
+struct NewChunk<'a> {
+    session_id: &'a str,
+    first_seq: i64,
+    last_seq: i64,
+    first_ts: i64,
+    last_ts: i64,
+    event_count: i32,
+    meta_seq: Option<i64>,
+    meta_ts: Option<i64>,
+    raw_len: i32,
+    data: &'a [u8],
+}
+
+/// What one flush writes for one session: its new events and what they change in its row.
+#[derive(Debug)]
+pub struct SessionWrite<'a> {
+    pub session_id: &'a str,
+    pub events: &'a [std::sync::Arc<Event>],
+    /// The page URL, set once: when the session's first Meta event is in this write.
+    pub url: Option<String>,
+}
+
+/// A session's row and the full snapshots (Meta seq, Meta ts) a viewer can start from.
+pub struct OpenedSession {
+    pub row: SessionRow,
+    pub metas: Vec<(u64, i64)>,
+}
+
+/// Creates the session's row, or reopens an existing one (a recorder came back).
+pub fn open_session(
+    conn: &mut DbConn,
+    id: &str,
+    now: i64,
+    user_agent: Option<String>,
+) -> Result<OpenedSession> {
+    conn.transaction(|conn| {
+        let existing = sessions::table
+            .find(id)
+            .select(SessionRow::as_select())
+            .first(conn)
+            .optional()?;
+        let row = match existing {
+            Some(mut row) => {
+                if row.ended_at.is_some() {
+                    diesel::update(sessions::table.find(id))
+                        .set(sessions::ended_at.eq(None::<i64>))
+                        .execute(conn)?;
+                    row.ended_at = None;
+                }
+                row
+            }
+            None => {
+                let row = SessionRow {
+                    id: id.to_owned(),
+                    started_at: now,
+                    last_event_at: now,
+                    ended_at: None,
+                    url: None,
+                    user_agent,
+                    event_count: 0,
+                    raw_bytes: 0,
+                    stored_bytes: 0,
+                    first_event_ts: None,
+                    last_seq: 0,
+                };
+                diesel::insert_into(sessions::table)
+                    .values(&row)
+                    .execute(conn)?;
+                row
+            }
+        };
+        let metas = load_metas(conn, id)?;
+        Ok(OpenedSession { row, metas })
+    })
+}
+
+/// (seq, visitor timestamp) of every stored Meta event, in order: where a viewer can start.
+pub fn load_metas(conn: &mut DbConn, id: &str) -> Result<Vec<(u64, i64)>> {
+    Ok(event_chunks::table
+        .filter(event_chunks::session_id.eq(id))
+        .filter(event_chunks::meta_seq.is_not_null())
+        .order(event_chunks::first_seq.asc())
+        .select((event_chunks::meta_seq, event_chunks::meta_ts))
+        .load::<(Option<i64>, Option<i64>)>(conn)?
+        .into_iter()
+        .filter_map(|(s, t)| Some((s? as u64, t?)))
+        .collect())
+}
+
+/// Writes one flush in one transaction: a compressed chunk per session plus its row's totals.
+/// Returns (stored, raw) bytes per write.
+pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec<(i64, i64)>> {
+    let encoded = writes
+        .iter()
+        .map(|w| chunk::encode(w.events.iter().map(|e| &**e)))
+        .collect::<Result<Vec<_>>>()?;
+    conn.transaction(|conn| {
+        for (w, (data, raw_len)) in writes.iter().zip(&encoded) {
+            let (Some(first), Some(last)) = (w.events.first(), w.events.last()) else {
+                continue;
+            };
+            let meta = w.events.iter().rev().find(|e| e.kind == crate::event::META);
+            diesel::insert_into(event_chunks::table)
+                .values(NewChunk {
+                    session_id: w.session_id,
+                    first_seq: first.seq as i64,
+                    last_seq: last.seq as i64,
+                    first_ts: first.ts,
+                    last_ts: last.ts,
+                    event_count: w.events.len() as i32,
+                    meta_seq: meta.map(|m| m.seq as i64),
+                    meta_ts: meta.map(|m| m.ts),
+                    raw_len: i32::try_from(*raw_len).map_err(Error::internal)?,
+                    data,
+                })
+                .execute(conn)?;
+            let target = sessions::table.find(w.session_id);
+            diesel::update(target)
+                .set((
+                    sessions::last_event_at.eq(last.hub_time),
+                    sessions::event_count.eq(sessions::event_count + w.events.len() as i64),
+                    sessions::raw_bytes.eq(sessions::raw_bytes + *raw_len as i64),
+                    sessions::stored_bytes.eq(sessions::stored_bytes + data.len() as i64),
+                    sessions::last_seq.eq(last.seq as i64),
+                ))
+                .execute(conn)?;
+            if first.seq == 1 || w.url.is_some() {
+                // Only the first write of a session carries these; later ones leave them be.
+                if first.seq == 1 {
+                    diesel::update(target)
+                        .filter(sessions::first_event_ts.is_null())
+                        .set(sessions::first_event_ts.eq(first.ts))
+                        .execute(conn)?;
+                }
+                if let Some(url) = &w.url {
+                    diesel::update(target)
+                        .filter(sessions::url.is_null())
+                        .set(sessions::url.eq(url))
+                        .execute(conn)?;
+                }
+            }
+        }
+        Ok(encoded
+            .iter()
+            .map(|(data, raw)| (data.len() as i64, *raw as i64))
+            .collect())
+    })
+}
+
+pub fn end_session(conn: &mut DbConn, id: &str, ended_at: i64) -> Result<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::ended_at.eq(ended_at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends sessions left open by a previous run whose recorder never came back.
+pub fn end_orphans(conn: &mut DbConn, live: &[String]) -> Result<usize> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::id.ne_all(live)),
+    )
+    .set(sessions::ended_at.eq(sessions::last_event_at.nullable()))
+    .execute(conn)?)
+}
+
+pub fn get_session(conn: &mut DbConn, id: &str) -> Result<Option<SessionRow>> {
+    Ok(sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub struct ListQuery {
+    /// Hide sessions that ended before this time (ms); `None` lists all.
+    pub ended_after: Option<i64>,
+    /// Keyset cursor: only sessions strictly older than (started_at, id).
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// Newest first. Active and recently ended sessions are found through the `ended_at` index, so
+/// the cost follows the size of the answer, not of the table.
+pub fn list_sessions(conn: &mut DbConn, q: &ListQuery) -> Result<Vec<SessionRow>> {
+    let mut query = sessions::table.select(SessionRow::as_select()).into_boxed();
+    if let Some(cutoff) = q.ended_after {
+        query = query.filter(sessions::ended_at.is_null().or(sessions::ended_at.gt(cutoff)));
+    }
+    if let Some((started, id)) = &q.before {
+        query = query.filter(
+            sessions::started_at
+                .lt(*started)
+                .or(sessions::started_at.eq(*started).and(sessions::id.lt(id.clone()))),
+        );
+    }
+    Ok(query
+        .order((sessions::started_at.desc(), sessions::id.desc()))
+        .limit(q.limit)
+        .load(conn)?)
+}
+
+/// Up to about `max_events` stored events with `from_seq <= seq < before_seq`, in order.
+pub fn load_events(
+    conn: &mut DbConn,
+    id: &str,
+    from_seq: u64,
+    before_seq: Option<u64>,
+    max_events: usize,
+) -> Result<Vec<Event>> {
+    // The chunk holding `from_seq` starts at or before it: find that start with one index seek.
+    let start = event_chunks::table
+        .filter(event_chunks::session_id.eq(id))
+        .filter(event_chunks::first_seq.le(from_seq as i64))
+        .order(event_chunks::first_seq.desc())
+        .select(event_chunks::first_seq)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(from_seq as i64);
+    let mut next = start;
+    let mut out = Vec::new();
+    // Chunks are fetched a few at a time so a page never decodes much past `max_events`.
+    const CHUNKS_PER_QUERY: i64 = 16;
+    loop {
+        let mut query = event_chunks::table
+            .filter(event_chunks::session_id.eq(id))
+            .filter(event_chunks::first_seq.ge(next))
+            .into_boxed();
+        if let Some(before) = before_seq {
+            query = query.filter(event_chunks::first_seq.lt(before as i64));
+        }
+        let chunks = query
+            .order(event_chunks::first_seq.asc())
+            .select((event_chunks::first_seq, event_chunks::data, event_chunks::raw_len))
+            .limit(CHUNKS_PER_QUERY)
+            .load::<(i64, Vec<u8>, i32)>(conn)?;
+        let got = chunks.len() as i64;
+        for (first_seq, data, raw_len) in chunks {
+            next = first_seq + 1;
+            let events = chunk::decode(&data, raw_len.max(0) as usize)?;
+            out.extend(events.into_iter().filter(|e| {
+                e.seq >= from_seq && before_seq.is_none_or(|b| e.seq < b)
+            }));
+        }
+        if got < CHUNKS_PER_QUERY || out.len() >= max_events {
+            return Ok(out);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The one error type of the hub, and the single place where each kind maps to an
+//! HTTP status, a WebSocket close code and a stable machine-readable string.
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use actix_web_actors::ws::{CloseCode, CloseReason};
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("session ids are 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'")]
+    InvalidSessionId,
+    #[error("session not found")]
+    SessionNotFound,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid frame: {0}")]
+    InvalidFrame(String),
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    #[error("frame of {size} bytes is over the limit of {limit} bytes")]
+    FrameTooLarge { size: usize, limit: usize },
+    #[error("another recorder is connected to this session")]
+    RecorderConflict,
+    #[error("the hub is overloaded for this session; retry later")]
+    Overloaded,
+    #[error("the hub is shutting down")]
+    ShuttingDown,
+    #[error("this session is closing; reconnect in a moment")]
+    SessionClosing,
+    #[error("database error")]
+    Database(#[from] diesel::result::Error),
+    #[error("database pool error")]
+    Pool(#[from] r2d2::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Stable string sent to clients as `error`; never changes once published.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidSessionId => "invalid_session_id",
+            Error::SessionNotFound => "session_not_found",
+            Error::NotFound => "not_found",
+            Error::InvalidFrame(_) => "invalid_frame",
+            Error::InvalidQuery(_) => "invalid_query",
+            Error::FrameTooLarge { .. } => "frame_too_large",
+            Error::RecorderConflict => "recorder_conflict",
+            Error::Overloaded => "overloaded",
+            Error::ShuttingDown => "shutting_down",
+            Error::SessionClosing => "session_closing",
+            Error::Database(_) | Error::Pool(_) | Error::Migration(_) | Error::Internal(_) => {
+                "internal"
+            }
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidSessionId | Error::InvalidFrame(_) | Error::InvalidQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::SessionNotFound | Error::NotFound => StatusCode::NOT_FOUND,
+            Error::FrameTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RecorderConflict => StatusCode::CONFLICT,
+            Error::Overloaded | Error::ShuttingDown | Error::SessionClosing => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Error::Database(_) | Error::Pool(_) | Error::Migration(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// WebSocket close code: 4000 + the HTTP status, so one table serves both transports.
+    pub fn close_reason(&self) -> CloseReason {
+        CloseReason {
+            code: CloseCode::Other(4000 + self.status().as_u16()),
+            description: Some(self.code().to_owned()),
+        }
+    }
+
+    /// The JSON body shared by HTTP errors and WebSocket error messages.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            kind: "error",
+            error: self.code(),
+            message: self.public_message(),
+        }
+    }
+
+    /// Internal details stay in the log; clients get the category only.
+    fn public_message(&self) -> String {
+        match self.status() {
+            StatusCode::INTERNAL_SERVER_ERROR => "internal server error".to_owned(),
+            _ => self.to_string(),
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+#[derive(Serialize)]
+pub struct ErrorBody {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub error: &'static str,
+    pub message: String,
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status().is_server_error() {
+            log::error!("{self}");
+        }
+        HttpResponse::build(self.status()).json(self.body())
+    }
+}
+
+impl From<actix::MailboxError> for Error {
+    fn from(e: actix::MailboxError) -> Self {
+        Error::Internal(format!("actor mailbox: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for Error {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Error::Internal(format!("blocking pool: {e}"))
+    }
+}

@@ -1,0 +1,165 @@
+//! The registry actor: session id → session actor for every active session, the feed of
+//! session-list changes for dashboards, and the clean-up of sessions a previous run left open.
+
+use std::{collections::HashMap, sync::Arc};
+
+use actix::prelude::*;
+
+use crate::{
+    config::Config,
+    db::store::{self, SessionInfo, Store},
+    error::{Error, Result},
+    session::Session,
+    writer::Writer,
+};
+
+pub struct Registry {
+    cfg: Arc<Config>,
+    store: Store,
+    writer: Addr<Writer>,
+    sessions: HashMap<Arc<str>, Addr<Session>>,
+    feed: HashMap<u64, Recipient<SessionChanged>>,
+    shutting_down: bool,
+}
+
+impl Registry {
+    pub fn new(cfg: Arc<Config>, store: Store, writer: Addr<Writer>) -> Self {
+        Registry {
+            cfg,
+            store,
+            writer,
+            sessions: HashMap::new(),
+            feed: HashMap::new(),
+            shutting_down: false,
+        }
+    }
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Sessions open in the database but with no recorder back within one idle timeout of
+        // the start were cut off by the previous run: end them at their last event.
+        ctx.run_later(self.cfg.idle_timeout(), |act, ctx| {
+            let live: Vec<String> = act.sessions.keys().map(|k| k.to_string()).collect();
+            let end = act.store.run(move |c| store::end_orphans(c, &live));
+            ctx.spawn(end.into_actor(act).map(|res, _, _| match res {
+                Ok(0) => {}
+                Ok(n) => log::info!("ended {n} sessions left open by a previous run"),
+                Err(e) => log::error!("ending orphaned sessions failed: {e}"),
+            }));
+        });
+    }
+}
+
+/// The session actor for `id`, started if it is not active (a recorder is arriving).
+#[derive(Message)]
+#[rtype(result = "Result<Addr<Session>>")]
+pub struct Open {
+    pub id: Arc<str>,
+    pub user_agent: Option<String>,
+}
+
+impl Handler<Open> for Registry {
+    type Result = Result<Addr<Session>>;
+
+    fn handle(&mut self, msg: Open, ctx: &mut Self::Context) -> Self::Result {
+        if self.shutting_down {
+            return Err(Error::ShuttingDown);
+        }
+        if let Some(addr) = self.sessions.get(&msg.id).filter(|a| a.connected()) {
+            return Ok(addr.clone());
+        }
+        let addr = Session::new(
+            msg.id.clone(),
+            self.cfg.clone(),
+            self.store.clone(),
+            self.writer.clone(),
+            ctx.address(),
+            msg.user_agent,
+        )
+        .start();
+        self.sessions.insert(msg.id, addr.clone());
+        Ok(addr)
+    }
+}
+
+/// The session actor for `id` if the session is active.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<Session>>")]
+pub struct Lookup(pub Arc<str>);
+
+impl Handler<Lookup> for Registry {
+    type Result = Option<Addr<Session>>;
+
+    fn handle(&mut self, msg: Lookup, _: &mut Self::Context) -> Self::Result {
+        self.sessions.get(&msg.0).filter(|a| a.connected()).cloned()
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SessionGone {
+    pub id: Arc<str>,
+    pub addr: Addr<Session>,
+}
+
+impl Handler<SessionGone> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionGone, _: &mut Self::Context) {
+        // A newer actor may already serve this id; remove only the one that stopped.
+        if self.sessions.get(&msg.id) == Some(&msg.addr) {
+            self.sessions.remove(&msg.id);
+        }
+    }
+}
+
+/// A session started, grew or ended: pushed to every dashboard watching the list.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct SessionChanged(pub SessionInfo);
+
+impl Handler<SessionChanged> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionChanged, _: &mut Self::Context) {
+        self.feed.retain(|_, r| r.connected());
+        for r in self.feed.values() {
+            r.do_send(msg.clone());
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WatchFeed {
+    pub conn: u64,
+    pub addr: Option<Recipient<SessionChanged>>,
+}
+
+impl Handler<WatchFeed> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: WatchFeed, _: &mut Self::Context) {
+        match msg.addr {
+            Some(addr) => self.feed.insert(msg.conn, addr),
+            None => self.feed.remove(&msg.conn),
+        };
+    }
+}
+
+/// Stops accepting new sessions; the caller then drains the writer.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Registry {
+    type Result = usize;
+
+    fn handle(&mut self, _: Shutdown, _: &mut Self::Context) -> usize {
+        self.shutting_down = true;
+        self.sessions.len()
+    }
+}

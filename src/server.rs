@@ -1,0 +1,87 @@
+//! Starting and stopping the hub: the database, the actors and the HTTP server, wired together.
+//! The binary, the tests and the bench all start it through [`run`].
+
+use std::{net::SocketAddr, sync::Arc};
+
+use actix::{Actor, Addr};
+use actix_web::{dev::ServerHandle, middleware, web::Data, App, HttpServer};
+
+use crate::{
+    api::{self, AppState},
+    config::Config,
+    db::{self, store::Store},
+    error::{Error, Result},
+    registry::{Registry, Shutdown},
+    writer::{Drain, Writer},
+};
+
+/// A running hub.
+pub struct Server {
+    /// The address actually bound (the port is chosen by the OS when the config says 0).
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+    running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+    registry: Addr<Registry>,
+    writer: Addr<Writer>,
+}
+
+/// Opens the database (running migrations), starts the actors and binds the HTTP server.
+/// Must be called inside an actix system.
+pub async fn run(cfg: Config) -> Result<Server> {
+    let cfg = Arc::new(cfg);
+    let url = cfg.resolved_database_url();
+    let pool_size = cfg.db_pool_size;
+    let pool = actix_web::web::block(move || db::connect(&url, pool_size)).await??;
+    let store = Store::new(pool);
+    let writer = Writer::new(store.clone(), cfg.clone()).start();
+    let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
+    let state = Data::new(AppState {
+        cfg: cfg.clone(),
+        store,
+        registry: registry.clone(),
+    });
+    let mut http = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(api::query_config())
+            .app_data(api::path_config())
+            .wrap(middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+            .configure(api::routes)
+            .default_service(actix_web::web::to(api::not_found))
+    })
+    .disable_signals()
+    .bind(cfg.bind)
+    .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", cfg.bind)))?;
+    if let Some(workers) = cfg.workers {
+        http = http.workers(workers);
+    }
+    let addr = http
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| Error::internal("no listening address"))?;
+    let server = http.run();
+    let handle = server.handle();
+    let running = actix_web::rt::spawn(server);
+    log::info!("listening on http://{addr}");
+    Ok(Server {
+        addr,
+        handle,
+        running,
+        registry,
+        writer,
+    })
+}
+
+impl Server {
+    /// Stops serving and makes every accepted event durable. Sessions are not ended: their
+    /// recorders reconnect to the next run and continue them.
+    pub async fn stop(self) -> Result<()> {
+        self.handle.stop(false).await;
+        let _ = self.running.await;
+        let active = self.registry.send(Shutdown).await?;
+        self.writer.send(Drain).await?;
+        log::info!("stopped; {active} active sessions left to continue on the next start");
+        Ok(())
+    }
+}

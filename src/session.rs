@@ -1,0 +1,519 @@
+//! The session actor: one per active session. It drops resent events, keeps the rolling buffer
+//! late viewers start from, fans events out to viewers before they are stored, hands them to the
+//! writer, and ends the session once its recorder has been gone for the idle timeout.
+//!
+//! Buffer bound: the buffer holds every event not yet durable (at most `pending_max_bytes`;
+//! past it ingest answers `overloaded` and the recorder retries) plus durable events from the
+//! latest full snapshot on, trimmed to `buffer_max_bytes`. Anything trimmed is durable, so a
+//! viewer reads it back from the database.
+
+use std::{collections::VecDeque, sync::Arc, time::Instant};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use crate::{
+    config::Config,
+    db::store::{self, SessionInfo, SessionRow, Store},
+    error::{Error, Result},
+    event::{events_frame, now_ms, Event, SharedEvent, META},
+    fanout::{Fanout, ToViewer},
+    registry::{Registry, SessionChanged, SessionGone},
+    writer::{Append, Writer},
+};
+
+/// Session-list updates for a growing session are sent at most this often.
+const FEED_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What a session tells its recorder socket.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum ToRecorder {
+    /// Every event with a seq up to this one is durable.
+    Ack(u64),
+}
+
+pub struct Session {
+    id: Arc<str>,
+    cfg: Arc<Config>,
+    store: Store,
+    writer: Addr<Writer>,
+    registry: Addr<Registry>,
+    user_agent: Option<String>,
+    row: Option<SessionRow>,
+    buffer: VecDeque<SharedEvent>,
+    buffer_bytes: usize,
+    pending_bytes: usize,
+    received_seq: u64,
+    durable_seq: u64,
+    /// (seq, visitor timestamp) of every Meta event: where a viewer can start.
+    metas: Vec<(u64, i64)>,
+    recorder: Option<(u64, Recipient<ToRecorder>)>,
+    viewers: Fanout,
+    waiters: Vec<(u64, oneshot::Sender<u64>)>,
+    idle: Option<SpawnHandle>,
+    state: State,
+    last_feed: Option<Instant>,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum State {
+    Active,
+    /// The idle timeout passed; waiting for the writer before the end is recorded.
+    Ending,
+    /// The end is being written; new recorders must wait for the next actor.
+    Closing,
+}
+
+impl Session {
+    pub fn new(
+        id: Arc<str>,
+        cfg: Arc<Config>,
+        store: Store,
+        writer: Addr<Writer>,
+        registry: Addr<Registry>,
+        user_agent: Option<String>,
+    ) -> Self {
+        Session {
+            id,
+            cfg,
+            store,
+            writer,
+            registry,
+            user_agent,
+            row: None,
+            buffer: VecDeque::new(),
+            buffer_bytes: 0,
+            pending_bytes: 0,
+            received_seq: 0,
+            durable_seq: 0,
+            metas: Vec::new(),
+            recorder: None,
+            viewers: Fanout::default(),
+            waiters: Vec::new(),
+            idle: None,
+            state: State::Active,
+            last_feed: None,
+        }
+    }
+
+    fn info(&self) -> Option<SessionInfo> {
+        self.row.as_ref().map(SessionRow::info)
+    }
+
+    fn publish_info(&mut self, force: bool) {
+        let due = self.last_feed.is_none_or(|t| t.elapsed() >= FEED_INTERVAL);
+        if force || due {
+            if let Some(info) = self.info() {
+                self.registry.do_send(SessionChanged(info));
+                self.last_feed = Some(Instant::now());
+            }
+        }
+    }
+
+    fn restart_idle_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.idle.take() {
+            ctx.cancel_future(h);
+        }
+        self.idle = Some(ctx.run_later(self.cfg.idle_timeout(), |act, ctx| {
+            act.idle = None;
+            if act.recorder.is_none() && act.state == State::Active {
+                act.state = State::Ending;
+                act.maybe_finish(ctx);
+            }
+        }));
+    }
+
+    /// Records the end once everything received is durable, then stops.
+    fn maybe_finish(&mut self, ctx: &mut Context<Self>) {
+        if self.state != State::Ending || self.durable_seq < self.received_seq {
+            return;
+        }
+        self.state = State::Closing;
+        let ended_at = now_ms();
+        let id = self.id.clone();
+        let write = self
+            .store
+            .run(move |c| store::end_session(c, &id, ended_at));
+        ctx.wait(write.into_actor(self).map(move |res, act, ctx| {
+            if let Err(e) = res {
+                log::error!("session {}: recording its end failed: {e}", act.id);
+            }
+            if let Some(row) = act.row.as_mut() {
+                row.ended_at = Some(ended_at);
+            }
+            log::info!(
+                "session {} ended after {} events",
+                act.id,
+                act.received_seq
+            );
+            act.publish_info(true);
+            act.viewers.publish(ToViewer::Ended);
+            ctx.stop();
+        }));
+    }
+
+    /// Drops durable events the buffer no longer needs: those before the latest full snapshot,
+    /// and the oldest durable ones while over the byte bound.
+    fn trim(&mut self) {
+        let latest_meta = self.metas.last().map_or(0, |m| m.0);
+        while let Some(front) = self.buffer.front() {
+            let durable = front.seq <= self.durable_seq;
+            let before_snapshot = front.seq < latest_meta;
+            let over = self.buffer_bytes > self.cfg.buffer_max_bytes + self.pending_bytes;
+            if !(durable && (before_snapshot || over)) {
+                break;
+            }
+            self.buffer_bytes -= front.size();
+            self.buffer.pop_front();
+        }
+    }
+
+    /// First seq held in the buffer; everything before it is durable and in the database.
+    fn buffer_start(&self) -> u64 {
+        self.buffer
+            .front()
+            .map_or(self.received_seq + 1, |e| e.seq)
+    }
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let (id, ua) = (self.id.clone(), self.user_agent.take());
+        let open = self
+            .store
+            .run(move |c| store::open_session(c, &id, now_ms(), ua));
+        // `wait` holds every other message until the session's state is loaded.
+        ctx.wait(open.into_actor(self).map(|res, act, ctx| match res {
+            Ok(opened) => {
+                act.received_seq = opened.row.last_seq.max(0) as u64;
+                act.durable_seq = act.received_seq;
+                act.metas = opened.metas;
+                log::info!("session {} started (from seq {})", act.id, act.received_seq);
+                act.row = Some(opened.row);
+                act.publish_info(true);
+                act.restart_idle_timer(ctx);
+            }
+            Err(e) => {
+                log::error!("session {}: could not open: {e}", act.id);
+                act.state = State::Closing;
+                ctx.stop();
+            }
+        }));
+    }
+
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        self.registry.do_send(SessionGone {
+            id: self.id.clone(),
+            addr: ctx.address(),
+        });
+    }
+}
+
+/// A recorder socket wants to stream into this session.
+#[derive(Message)]
+#[rtype(result = "Result<Welcome>")]
+pub struct AttachRecorder {
+    pub conn: u64,
+    pub addr: Recipient<ToRecorder>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Welcome {
+    pub received_seq: u64,
+    pub durable_seq: u64,
+}
+
+impl Handler<AttachRecorder> for Session {
+    type Result = Result<Welcome>;
+
+    fn handle(&mut self, msg: AttachRecorder, ctx: &mut Self::Context) -> Self::Result {
+        match (&self.recorder, self.state) {
+            (_, State::Closing) => return Err(Error::SessionClosing),
+            (Some((conn, _)), _) if *conn != msg.conn => return Err(Error::RecorderConflict),
+            _ => {}
+        }
+        if let Some(h) = self.idle.take() {
+            ctx.cancel_future(h);
+        }
+        self.state = State::Active;
+        self.recorder = Some((msg.conn, msg.addr));
+        Ok(Welcome {
+            received_seq: self.received_seq,
+            durable_seq: self.durable_seq,
+        })
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DetachRecorder {
+    pub conn: u64,
+}
+
+impl Handler<DetachRecorder> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: DetachRecorder, ctx: &mut Self::Context) {
+        if self.recorder.as_ref().is_some_and(|(c, _)| *c == msg.conn) {
+            self.recorder = None;
+            self.restart_idle_timer(ctx);
+        }
+    }
+}
+
+/// Events from a recorder socket or from `POST /api/sessions/{id}/events`.
+#[derive(Message)]
+#[rtype(result = "Result<Ingested>")]
+pub struct Ingest {
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ingested {
+    pub accepted: usize,
+    pub received_seq: u64,
+}
+
+impl Handler<Ingest> for Session {
+    type Result = Result<Ingested>;
+
+    fn handle(&mut self, msg: Ingest, ctx: &mut Self::Context) -> Self::Result {
+        if self.state == State::Closing {
+            return Err(Error::SessionClosing);
+        }
+        let fresh: Vec<SharedEvent> = msg
+            .events
+            .into_iter()
+            .filter(|e| e.seq > self.received_seq)
+            .map(Arc::new)
+            .collect();
+        let bytes: usize = fresh.iter().map(|e| e.size()).sum();
+        if !fresh.is_empty() && self.pending_bytes + bytes > self.cfg.pending_max_bytes {
+            return Err(Error::Overloaded);
+        }
+        if self.recorder.is_none() {
+            // A beacon is activity too: the session stays open for another idle period.
+            self.state = State::Active;
+            self.restart_idle_timer(ctx);
+        }
+        let Some(last) = fresh.last() else {
+            return Ok(Ingested {
+                accepted: 0,
+                received_seq: self.received_seq,
+            });
+        };
+        // Forward first: viewers must not wait for anything else.
+        self.viewers
+            .publish(ToViewer::Frame(events_frame(fresh.iter().map(|e| &**e)).into()));
+
+        self.received_seq = last.seq;
+        let mut url = None;
+        if let Some(row) = self.row.as_mut() {
+            row.event_count += fresh.len() as i64;
+            row.last_event_at = last.hub_time;
+            row.last_seq = last.seq as i64;
+            if row.first_event_ts.is_none() {
+                row.first_event_ts = fresh.first().map(|e| e.ts);
+            }
+            if row.url.is_none() {
+                row.url = fresh.iter().find_map(|e| e.meta_href());
+                url = row.url.clone();
+            }
+        }
+        for e in &fresh {
+            if e.kind == META {
+                self.metas.push((e.seq, e.ts));
+            }
+        }
+        self.pending_bytes += bytes;
+        self.buffer_bytes += bytes;
+        self.buffer.extend(fresh.iter().cloned());
+        let accepted = fresh.len();
+        self.writer.do_send(Append {
+            session_id: self.id.clone(),
+            notify: ctx.address().recipient(),
+            events: fresh,
+            url,
+        });
+        self.publish_info(false);
+        Ok(Ingested {
+            accepted,
+            received_seq: self.received_seq,
+        })
+    }
+}
+
+/// From the writer: events up to `up_to` are durable.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Durable {
+    pub up_to: u64,
+    pub bytes: usize,
+    pub stored_bytes: i64,
+    pub raw_bytes: i64,
+}
+
+impl Handler<Durable> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Durable, ctx: &mut Self::Context) {
+        self.durable_seq = self.durable_seq.max(msg.up_to);
+        self.pending_bytes = self.pending_bytes.saturating_sub(msg.bytes);
+        if let Some(row) = self.row.as_mut() {
+            row.stored_bytes += msg.stored_bytes;
+            row.raw_bytes += msg.raw_bytes;
+        }
+        if let Some((_, recorder)) = &self.recorder {
+            recorder.do_send(ToRecorder::Ack(self.durable_seq));
+        }
+        let durable = self.durable_seq;
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiters)
+            .into_iter()
+            .partition(|(seq, _)| *seq <= durable);
+        self.waiters = waiting;
+        for (_, tx) in ready {
+            let _ = tx.send(durable);
+        }
+        self.trim();
+        self.maybe_finish(ctx);
+    }
+}
+
+/// Resolves once every event up to `seq` is durable; used where a reply must mean "stored".
+#[derive(Message)]
+#[rtype(result = "Result<u64>")]
+pub struct WaitDurable {
+    pub seq: u64,
+}
+
+impl Handler<WaitDurable> for Session {
+    type Result = ResponseFuture<Result<u64>>;
+
+    fn handle(&mut self, msg: WaitDurable, _: &mut Self::Context) -> Self::Result {
+        if msg.seq <= self.durable_seq {
+            let durable = self.durable_seq;
+            return Box::pin(async move { Ok(durable) });
+        }
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push((msg.seq, tx));
+        Box::pin(async move { rx.await.map_err(|_| Error::internal("session stopped")) })
+    }
+}
+
+/// Where a viewer starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFrom {
+    /// The latest full snapshot.
+    Live,
+    /// The first event.
+    Start,
+    /// The latest full snapshot at or before this many ms after the first event.
+    Offset(i64),
+}
+
+/// The seq to start from, given the (seq, ts) of every Meta event in order.
+pub fn pick_start(metas: &[(u64, i64)], from: StartFrom, first_event_ts: Option<i64>) -> u64 {
+    match from {
+        StartFrom::Start => 1,
+        StartFrom::Live => metas.last().map_or(1, |m| m.0),
+        StartFrom::Offset(ms) => {
+            let target = first_event_ts.unwrap_or(0).saturating_add(ms);
+            metas
+                .iter()
+                .rev()
+                .find(|m| m.1 <= target)
+                .map_or(1, |m| m.0)
+        }
+    }
+}
+
+/// A viewer joins (or, with no `addr`, a reader takes a snapshot of the buffer).
+#[derive(Message)]
+#[rtype(result = "Result<Subscription>")]
+pub struct Subscribe {
+    pub conn: u64,
+    pub from: StartFrom,
+    pub addr: Option<Recipient<ToViewer>>,
+}
+
+/// Everything from `start_seq` on: events `start_seq..stored_before` come from the database,
+/// then `buffered`, then live frames. The actor answers and registers the viewer in one step,
+/// so the seam has neither a gap nor a duplicate.
+pub struct Subscription {
+    pub info: SessionInfo,
+    pub start_seq: u64,
+    pub stored_before: u64,
+    pub buffered: Vec<SharedEvent>,
+}
+
+impl Handler<Subscribe> for Session {
+    type Result = Result<Subscription>;
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
+        let info = self.info().ok_or(Error::SessionNotFound)?;
+        let start_seq = pick_start(&self.metas, msg.from, info.first_event_ts);
+        let stored_before = self.buffer_start();
+        let buffered = self
+            .buffer
+            .iter()
+            .filter(|e| e.seq >= start_seq)
+            .cloned()
+            .collect();
+        if let Some(addr) = msg.addr {
+            if self.state == State::Closing {
+                return Err(Error::SessionClosing);
+            }
+            self.viewers.add(msg.conn, addr);
+        }
+        Ok(Subscription {
+            info,
+            start_seq,
+            stored_before,
+            buffered,
+        })
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub conn: u64,
+}
+
+impl Handler<Unsubscribe> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Self::Context) {
+        self.viewers.remove(msg.conn);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Option<SessionInfo>")]
+pub struct GetInfo;
+
+impl Handler<GetInfo> for Session {
+    type Result = Option<SessionInfo>;
+
+    fn handle(&mut self, _: GetInfo, _: &mut Self::Context) -> Self::Result {
+        self.info()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_points_follow_full_snapshots() {
+        let metas = [(1, 1000), (40, 5000), (90, 9000)];
+        assert_eq!(pick_start(&metas, StartFrom::Live, Some(1000)), 90);
+        assert_eq!(pick_start(&metas, StartFrom::Start, Some(1000)), 1);
+        assert_eq!(pick_start(&metas, StartFrom::Offset(4000), Some(1000)), 40);
+        assert_eq!(pick_start(&metas, StartFrom::Offset(3999), Some(1000)), 1);
+        assert_eq!(pick_start(&[], StartFrom::Live, None), 1);
+    }
+}

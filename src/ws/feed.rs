@@ -1,0 +1,75 @@
+//! The session-list feed (`/ws/sessions`): pushes every session start, growth and end to a
+//! dashboard so its list updates without reloading.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_web_actors::ws::{self, WebsocketContext};
+
+use super::{next_conn_id, start_heartbeat};
+use crate::registry::{Registry, SessionChanged, WatchFeed};
+
+pub struct FeedSocket {
+    conn: u64,
+    registry: Addr<Registry>,
+    last_seen: Instant,
+}
+
+impl FeedSocket {
+    pub fn new(registry: Addr<Registry>) -> Self {
+        FeedSocket {
+            conn: next_conn_id(),
+            registry,
+            last_seen: Instant::now(),
+        }
+    }
+}
+
+impl Actor for FeedSocket {
+    type Context = WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        start_heartbeat(ctx, |a| a.last_seen);
+        self.registry.do_send(WatchFeed {
+            conn: self.conn,
+            addr: Some(ctx.address().recipient()),
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.registry.do_send(WatchFeed {
+            conn: self.conn,
+            addr: None,
+        });
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for FeedSocket {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_seen = Instant::now();
+        match msg {
+            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
+            Ok(ws::Message::Close(_)) | Err(_) => ctx.stop(),
+            Ok(_) => {}
+        }
+    }
+}
+
+impl Handler<SessionChanged> for FeedSocket {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionChanged, ctx: &mut Self::Context) {
+        #[derive(serde::Serialize)]
+        struct Push<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            session: &'a crate::db::store::SessionInfo,
+        }
+        if let Ok(text) = serde_json::to_string(&Push {
+            kind: "session",
+            session: &msg.0,
+        }) {
+            ctx.text(text);
+        }
+    }
+}

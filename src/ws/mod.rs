@@ -1,0 +1,138 @@
+//! WebSocket endpoints. Every socket actor lives under this module (actix-web-actors today; a
+//! move to actix-ws stays local), sharing the heartbeat, frame assembly and error closes here.
+
+pub mod feed;
+pub mod recorder;
+pub mod viewer;
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
+
+use actix::{ActorContext, AsyncContext};
+use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError, WebsocketContext};
+use bytes::BytesMut;
+
+use crate::error::Error;
+
+/// How often the hub pings each socket.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// A socket silent for this long is closed.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// A process-wide unique id for a connection.
+pub fn next_conn_id() -> u64 {
+    NEXT_CONN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Sends the error as a JSON message, then closes with its code and reason.
+pub fn close_with<A>(ctx: &mut WebsocketContext<A>, err: &Error)
+where
+    A: actix::Actor<Context = WebsocketContext<A>>,
+{
+    if let Ok(body) = serde_json::to_string(&err.body()) {
+        ctx.text(body);
+    }
+    ctx.close(Some(err.close_reason()));
+    ctx.stop();
+}
+
+/// Pings every `HEARTBEAT_INTERVAL` and stops the actor once the peer is silent too long.
+pub fn start_heartbeat<A>(ctx: &mut WebsocketContext<A>, last_seen: fn(&A) -> Instant)
+where
+    A: actix::Actor<Context = WebsocketContext<A>>,
+{
+    ctx.run_interval(HEARTBEAT_INTERVAL, move |act, ctx| {
+        if last_seen(act).elapsed() > CLIENT_TIMEOUT {
+            ctx.close(Some(CloseReason {
+                code: CloseCode::Away,
+                description: Some("heartbeat timeout".into()),
+            }));
+            ctx.stop();
+        } else {
+            ctx.ping(b"");
+        }
+    });
+}
+
+/// A complete client message, reassembled from continuation frames when needed.
+pub enum Incoming {
+    Text(String),
+    Binary,
+    Nothing,
+    Close,
+}
+
+/// Turns socket frames into whole messages, enforcing the size limit across fragments.
+pub struct Assembler {
+    limit: usize,
+    partial: Option<(bool, BytesMut)>,
+}
+
+impl Assembler {
+    pub fn new(limit: usize) -> Self {
+        Assembler {
+            limit,
+            partial: None,
+        }
+    }
+
+    pub fn push(&mut self, frame: Result<ws::Message, ProtocolError>) -> Result<Incoming, Error> {
+        use actix_http::ws::Item;
+        use ws::Message;
+        let msg = frame.map_err(|e| match e {
+            ProtocolError::Overflow => Error::FrameTooLarge {
+                size: self.limit + 1,
+                limit: self.limit,
+            },
+            other => Error::InvalidFrame(other.to_string()),
+        })?;
+        match msg {
+            Message::Text(t) => Ok(Incoming::Text(t.to_string())),
+            Message::Binary(_) => Ok(Incoming::Binary),
+            Message::Close(_) => Ok(Incoming::Close),
+            Message::Ping(_) | Message::Pong(_) | Message::Nop => Ok(Incoming::Nothing),
+            Message::Continuation(item) => {
+                let (is_text, data, last) = match item {
+                    Item::FirstText(b) => (true, b, false),
+                    Item::FirstBinary(b) => (false, b, false),
+                    Item::Continue(b) => (false, b, false),
+                    Item::Last(b) => (false, b, true),
+                };
+                let (text, buf) = self
+                    .partial
+                    .get_or_insert_with(|| (is_text, BytesMut::new()));
+                *text |= is_text;
+                let size = buf.len() + data.len();
+                if size > self.limit {
+                    self.partial = None;
+                    return Err(Error::FrameTooLarge {
+                        size,
+                        limit: self.limit,
+                    });
+                }
+                buf.extend_from_slice(&data);
+                if !last {
+                    return Ok(Incoming::Nothing);
+                }
+                match self.partial.take() {
+                    Some((true, buf)) => String::from_utf8(buf.to_vec())
+                        .map(Incoming::Text)
+                        .map_err(|_| Error::InvalidFrame("text is not UTF-8".into())),
+                    _ => Ok(Incoming::Binary),
+                }
+            }
+        }
+    }
+}
+
+/// The user agent of an upgrade request, bounded so a client cannot store megabytes in it.
+pub fn user_agent(req: &actix_web::HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(512).collect())
+}

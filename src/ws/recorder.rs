@@ -1,0 +1,120 @@
+//! The recorder socket (`/ws/record/{id}`): takes event frames from a tracked page, hands them
+//! to the session actor one frame at a time, and relays durable acknowledgements back.
+
+use std::{sync::Arc, time::Instant};
+
+use actix::prelude::*;
+use actix_web_actors::ws::{self, WebsocketContext};
+
+use super::{close_with, next_conn_id, start_heartbeat, Assembler, Incoming};
+use crate::{
+    error::Error,
+    event::{now_ms, parse_client_message, pong_frame, ClientMessage},
+    session::{AttachRecorder, DetachRecorder, Ingest, Session, ToRecorder},
+};
+
+pub struct RecorderSocket {
+    id: Arc<str>,
+    conn: u64,
+    session: Addr<Session>,
+    last_seen: Instant,
+    frames: Assembler,
+}
+
+impl RecorderSocket {
+    pub fn new(id: Arc<str>, session: Addr<Session>, max_frame_bytes: usize) -> Self {
+        RecorderSocket {
+            id,
+            conn: next_conn_id(),
+            session,
+            last_seen: Instant::now(),
+            frames: Assembler::new(max_frame_bytes),
+        }
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut WebsocketContext<Self>) {
+        match parse_client_message(text, now_ms()) {
+            Ok(ClientMessage::Events { events, .. }) => {
+                // `wait`: the next frame is read only once this one is accepted, so a rejected
+                // frame can never be overtaken by a later one (which would leave a gap).
+                let ingest = self.session.send(Ingest { events });
+                ctx.wait(ingest.into_actor(self).map(|res, act, ctx| {
+                    match res.map_err(Error::from).and_then(|r| r) {
+                        Ok(_) => {}
+                        Err(e) => {
+                            log::warn!("recorder {}: frame refused: {}", act.id, e.code());
+                            close_with(ctx, &e);
+                        }
+                    }
+                }));
+            }
+            Ok(ClientMessage::Ping { id, client_time }) => {
+                ctx.text(pong_frame(&id, client_time, now_ms()));
+            }
+            Err(e) => {
+                log::warn!("recorder {}: {}", self.id, e.code());
+                close_with(ctx, &e);
+            }
+        }
+    }
+}
+
+impl Actor for RecorderSocket {
+    type Context = WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        start_heartbeat(ctx, |a| a.last_seen);
+        let attach = self.session.send(AttachRecorder {
+            conn: self.conn,
+            addr: ctx.address().recipient(),
+        });
+        ctx.wait(attach.into_actor(self).map(|res, act, ctx| {
+            match res.map_err(Error::from).and_then(|r| r) {
+                Ok(w) => ctx.text(format!(
+                    "{{\"type\":\"welcome\",\"session_id\":\"{}\",\"received_seq\":{},\"durable_seq\":{},\"hub_time\":{}}}",
+                    act.id,
+                    w.received_seq,
+                    w.durable_seq,
+                    now_ms()
+                )),
+                Err(e) => close_with(ctx, &e),
+            }
+        }));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.session.do_send(DetachRecorder { conn: self.conn });
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for RecorderSocket {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_seen = Instant::now();
+        if let Ok(ws::Message::Ping(p)) = &msg {
+            ctx.pong(p);
+        }
+        match self.frames.push(msg) {
+            Ok(Incoming::Text(text)) => self.on_text(&text, ctx),
+            Ok(Incoming::Binary) => close_with(
+                ctx,
+                &Error::InvalidFrame("frames are JSON text, not binary".into()),
+            ),
+            Ok(Incoming::Close) => {
+                ctx.close(None);
+                ctx.stop();
+            }
+            Ok(Incoming::Nothing) => {}
+            Err(e) => close_with(ctx, &e),
+        }
+    }
+}
+
+impl Handler<ToRecorder> for RecorderSocket {
+    type Result = ();
+
+    fn handle(&mut self, msg: ToRecorder, ctx: &mut Self::Context) {
+        match msg {
+            ToRecorder::Ack(seq) => ctx.text(format!("{{\"type\":\"ack\",\"durable_seq\":{seq}}}")),
+        }
+    }
+}
