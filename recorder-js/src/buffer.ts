@@ -60,10 +60,10 @@ export class EventBuffer {
     if (i) this.entries = this.entries.slice(i);
   }
 
-  /** Shift numbering of every entry so the first one follows `after` (used when the hub is ahead of us). */
-  renumberAfter(after: number): void {
+  /** Renumber entries above `from` to follow `after`: the hub already holds seqs this page believed unused. */
+  renumber(from: number, after: number): void {
     let seq = after;
-    for (const e of this.entries) e.seq = ++seq;
+    for (const e of this.entries) if (e.seq > from) e.seq = ++seq;
     this.lastSeq = Math.max(seq, after);
   }
 

@@ -47,8 +47,10 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
         #[allow(irrefutable_let_patterns)]
         if let DbConn::Sqlite(c) = conn {
             c.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                // busy_timeout first: the pool opens connections in parallel, and switching the
+                // file to WAL takes a lock the others must wait for rather than fail on.
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }

@@ -1,0 +1,154 @@
+// One recording: rrweb events -> numbered buffer -> hub socket, with resend after reconnects and unload fallbacks.
+
+import { record } from '@rrweb/record';
+import type { eventWithTime } from 'rrweb';
+import { EventBuffer, FRAME_LIMIT } from './buffer';
+import { postFrames, KEEPALIVE_QUOTA } from './beacon';
+import { RecorderSocket, type Welcome } from './socket';
+import { loadSeq, saveSeq, savePending, takePending } from './storage';
+
+type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
+
+// A forced snapshot can itself overflow the buffer; do not let that turn into a loop.
+const MIN_FORCED_SNAPSHOT_GAP_MS = 5000;
+const STOP_ACK_TIMEOUT_MS = 3000;
+// Close code the hub uses for a frame over its size limit.
+const CLOSE_TOO_LARGE = 4413;
+
+export class Recorder {
+  readonly socket: RecorderSocket;
+  private buffer: EventBuffer;
+  /** Last seq the previous page of this tab used; entries above it were numbered by this page. */
+  private pageStartSeq: number;
+  private welcomed = false;
+  private sentSeq = 0;
+  private durableSeq = 0;
+  private flushQueued = false;
+  private lastForced = -Infinity;
+  private stopRecording: (() => void) | undefined;
+  private ackWaiters: (() => void)[] = [];
+
+  constructor(readonly sessionId: string, private endpoint: string, private options: RecordOptions) {
+    this.pageStartSeq = loadSeq(sessionId);
+    this.buffer = new EventBuffer(this.pageStartSeq);
+    this.buffer.restore(takePending(sessionId));
+    const ws = endpoint.replace(/^http/, 'ws');
+    this.socket = new RecorderSocket(`${ws}/ws/record/${sessionId}`, {
+      welcome: (w) => this.onWelcome(w),
+      ack: (n) => this.onAck(n),
+      close: (code) => this.onClose(code),
+    });
+  }
+
+  start(): void {
+    this.socket.connect();
+    this.stopRecording = record({ ...this.options, emit: (e: eventWithTime) => this.onEvent(e) });
+    addEventListener('pagehide', this.onPageHide);
+    addEventListener('pageshow', this.onPageShow);
+    document.addEventListener('visibilitychange', this.onVisibility);
+  }
+
+  /** Stop recording, give the hub a moment to store everything, then close the socket. */
+  async stop(): Promise<void> {
+    removeEventListener('pagehide', this.onPageHide);
+    removeEventListener('pageshow', this.onPageShow);
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    this.stopRecording?.();
+    this.stopRecording = undefined;
+    this.flush();
+    if (this.durableSeq < this.buffer.lastSeq) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, STOP_ACK_TIMEOUT_MS);
+        this.ackWaiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+    if (this.durableSeq < this.buffer.lastSeq) this.postUnacked();
+    saveSeq(this.sessionId, this.buffer.lastSeq);
+    this.socket.close(1000);
+  }
+
+  private onEvent(e: eventWithTime): void {
+    if (this.buffer.push(e)) this.onOverflow();
+    // Events emitted in the same task leave in one frame; nothing waits on a timer.
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => { this.flushQueued = false; this.flush(); });
+    }
+  }
+
+  private flush(): void {
+    saveSeq(this.sessionId, this.buffer.lastSeq);
+    if (!this.socket.ready) return;
+    for (const f of this.buffer.frames(this.sentSeq)) {
+      if (!this.socket.send(f.body)) return;
+      this.sentSeq = f.last;
+    }
+  }
+
+  private onWelcome(w: Welcome): void {
+    // The hub has seqs this tab thought unused (storage lost, or events sent after the last save):
+    // nothing from this page has been sent yet, so move its events past them instead of being dropped as duplicates.
+    if (!this.welcomed && w.received_seq > this.pageStartSeq) this.buffer.renumber(this.pageStartSeq, w.received_seq);
+    this.welcomed = true;
+    this.onAck(w.durable_seq);
+    this.sentSeq = w.received_seq;
+    this.flush();
+  }
+
+  private onAck(durableSeq: number): void {
+    if (!(durableSeq > this.durableSeq)) return;
+    this.durableSeq = durableSeq;
+    this.buffer.dropThrough(durableSeq);
+    if (durableSeq >= this.buffer.lastSeq) this.ackWaiters.splice(0).forEach((f) => f());
+  }
+
+  private onClose(code: number): void {
+    // A single event over the hub's frame limit would be resent forever; give it up and resnapshot.
+    if (code === CLOSE_TOO_LARGE) {
+      this.buffer.drop((e) => e.bytes > FRAME_LIMIT);
+      this.forceSnapshot();
+    }
+  }
+
+  private onOverflow(): void {
+    // Replay recovers from a gap at the next full snapshot; make one unless the buffer still holds one.
+    if (!this.buffer.hasFullSnapshot()) this.forceSnapshot();
+  }
+
+  private forceSnapshot(): void {
+    const now = Date.now();
+    if (!this.stopRecording || now - this.lastForced < MIN_FORCED_SNAPSHOT_GAP_MS) return;
+    this.lastForced = now;
+    // Not from inside rrweb's emit: the snapshot would re-enter it.
+    setTimeout(() => this.stopRecording && record.takeFullSnapshot(true), 0);
+  }
+
+  /** Everything not yet durable goes by POST; the hub ignores seqs it already has. */
+  private postUnacked(): void {
+    const frames = this.buffer.frames(this.durableSeq, KEEPALIVE_QUOTA - 1024);
+    if (frames.length) postFrames(`${this.endpoint}/api/sessions/${this.sessionId}/events`, frames);
+  }
+
+  private onPageHide = (): void => {
+    this.flush();
+    this.postUnacked();
+    saveSeq(this.sessionId, this.buffer.lastSeq);
+    // Beyond the keepalive quota, the next page of this tab resends what is left.
+    savePending(this.sessionId, this.buffer.entries);
+  };
+
+  // Back from the bfcache: other pages of this tab may have used seqs and replaced the DOM the hub last saw.
+  private onPageShow = (e: PageTransitionEvent): void => {
+    if (!e.persisted) return;
+    this.buffer.lastSeq = Math.max(this.buffer.lastSeq, loadSeq(this.sessionId));
+    this.lastForced = -Infinity;
+    this.forceSnapshot();
+  };
+
+  private onVisibility = (): void => {
+    if (document.visibilityState === 'hidden') {
+      this.flush();
+      this.postUnacked();
+    }
+  };
+}

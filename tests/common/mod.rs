@@ -1,0 +1,319 @@
+//! Shared test helpers: start the real hub in-process on a free port against SQLite or the
+//! PostgreSQL named by `STREAMDOM_TEST_POSTGRES_URL`, and talk to it over real sockets.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use awc::ws::{CloseCode, Frame, Message};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use streamdom::{config::Config, server::Server};
+
+pub const PG_ENV: &str = "STREAMDOM_TEST_POSTGRES_URL";
+/// Longest wait for anything a test expects; failing tests fail after this, passing ones don't wait.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body against both backends: `both!(name)` expects `async fn name(Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::common::postgres_url().is_none() {
+                    eprintln!("skipped: set {} to run on PostgreSQL", $crate::common::PG_ENV);
+                    return;
+                }
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var(PG_ENV).ok().filter(|s| !s.is_empty())
+}
+
+/// A database of its own for one test: a SQLite file in a temp dir, or a fresh PostgreSQL
+/// schema (so tests run in parallel without seeing each other's sessions).
+pub struct TestDb {
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => dir.path().join("hub.db").to_string_lossy().into_owned(),
+            Backend::Postgres => {
+                use diesel::{Connection, RunQueryDsl};
+                let base = postgres_url().expect("PostgreSQL URL");
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                // Fails, not skips, when the URL is set but the server is unreachable.
+                let mut conn = diesel::PgConnection::establish(&base)
+                    .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL is unreachable: {e}"));
+                diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .unwrap();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                format!("{base}{sep}options=-csearch_path%3D{schema}")
+            }
+        };
+        TestDb { url, _dir: dir }
+    }
+}
+
+pub struct Hub {
+    pub db: TestDb,
+    pub cfg: Config,
+    pub server: Option<Server>,
+    pub base: String,
+}
+
+impl Hub {
+    pub async fn start(backend: Backend) -> Hub {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Hub {
+        let db = TestDb::new(backend);
+        let mut cfg = Config::with_defaults("127.0.0.1:0".parse().unwrap(), db.url.clone());
+        cfg.db_pool_size = 4;
+        cfg.workers = Some(2);
+        tweak(&mut cfg);
+        let server = streamdom::server::run(cfg.clone()).await.expect("hub starts");
+        let base = format!("127.0.0.1:{}", server.addr.port());
+        Hub {
+            db,
+            cfg,
+            server: Some(server),
+            base,
+        }
+    }
+
+    /// Stops the hub (flushing everything accepted) and starts a new one on the same database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let mut cfg = self.cfg.clone();
+        cfg.bind = format!("127.0.0.1:{}", self.base.rsplit(':').next().unwrap())
+            .parse()
+            .unwrap();
+        let server = streamdom::server::run(cfg).await.expect("hub restarts");
+        self.server = Some(server);
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.expect("clean stop");
+        }
+    }
+
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let mut res = awc::Client::new().get(self.http(path)).send().await.unwrap();
+        let body = res.body().limit(256 << 20).await.unwrap();
+        (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: impl Into<Bytes>) -> (u16, Value) {
+        let mut res = awc::Client::new()
+            .post(self.http(path))
+            .insert_header(("content-type", "text/plain"))
+            .send_body(body.into())
+            .await
+            .unwrap();
+        let body = res.body().limit(256 << 20).await.unwrap();
+        (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// Opens a WebSocket; `Err(status)` when the upgrade is refused.
+    pub async fn ws(&self, path: &str) -> Result<Ws, (u16, Value)> {
+        match awc::Client::new()
+            .ws(format!("ws://{}{}", self.base, path))
+            .max_frame_size(64 << 20)
+            .connect()
+            .await
+        {
+            Ok((_, framed)) => Ok(Ws { framed }),
+            Err(awc::error::WsClientError::InvalidResponseStatus(s)) => {
+                let (status, body) = self.get(path).await;
+                assert_eq!(status, s.as_u16());
+                Err((status, body))
+            }
+            Err(e) => panic!("ws connect {path}: {e}"),
+        }
+    }
+
+    /// A recorder socket that has received its welcome.
+    pub async fn recorder(&self, id: &str) -> (Ws, Value) {
+        let mut ws = self.ws(&format!("/ws/record/{id}")).await.expect("recorder connects");
+        let welcome = ws.recv_type("welcome").await;
+        (ws, welcome)
+    }
+
+    /// Events stored for a session, in envelope form.
+    pub async fn stored(&self, id: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/api/sessions/{id}/events?format=envelope")).await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array().unwrap().clone()
+    }
+}
+
+pub struct Ws {
+    framed: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>,
+}
+
+#[derive(Debug)]
+pub enum Got {
+    Json(Value),
+    Closed(Option<(u16, String)>),
+}
+
+impl Ws {
+    pub async fn send(&mut self, v: &Value) {
+        self.send_text(v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.framed.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    pub async fn send_binary(&mut self, data: Vec<u8>) {
+        self.framed.send(Message::Binary(data.into())).await.unwrap();
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.framed.send(Message::Close(Some(CloseCode::Normal.into()))).await;
+    }
+
+    /// The next JSON message or the close; panics after `WAIT`.
+    pub async fn next(&mut self) -> Got {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.framed.next())
+                .await
+                .expect("timed out waiting for a frame");
+            match frame {
+                Some(Ok(Frame::Text(t))) => return Got::Json(serde_json::from_slice(&t).unwrap()),
+                Some(Ok(Frame::Close(reason))) => {
+                    return Got::Closed(reason.map(|r| {
+                        (u16::from(r.code), r.description.unwrap_or_default())
+                    }))
+                }
+                Some(Ok(Frame::Ping(p))) => {
+                    let _ = self.framed.send(Message::Pong(p)).await;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("socket error: {e}"),
+                None => return Got::Closed(None),
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        match self.next().await {
+            Got::Json(v) => v,
+            Got::Closed(r) => panic!("socket closed: {r:?}"),
+        }
+    }
+
+    /// Skips messages until one of the given `type`.
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.recv().await;
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    /// Collects event envelopes until `n` have arrived; other messages are returned aside.
+    pub async fn events(&mut self, n: usize) -> (Vec<Value>, Vec<Value>) {
+        let (mut events, mut other) = (Vec::new(), Vec::new());
+        while events.len() < n {
+            let v = self.recv().await;
+            if v["type"] == "events" {
+                events.extend(v["events"].as_array().unwrap().iter().cloned());
+            } else {
+                other.push(v);
+            }
+        }
+        (events, other)
+    }
+
+    /// Waits for the close and returns its code and reason.
+    pub async fn closed(&mut self) -> (u16, String, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            match self.next().await {
+                Got::Json(v) => before.push(v),
+                Got::Closed(r) => {
+                    let (code, reason) = r.unwrap_or((0, String::new()));
+                    return (code, reason, before);
+                }
+            }
+        }
+    }
+}
+
+/// rrweb-shaped events: a Meta + FullSnapshot pair starts a page, incrementals follow.
+pub fn meta(ts: i64, href: &str) -> Value {
+    json!({"type": 4, "timestamp": ts, "data": {"href": href, "width": 1280, "height": 720}})
+}
+
+pub fn full(ts: i64) -> Value {
+    json!({"type": 2, "timestamp": ts, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"left": 0, "top": 0}}})
+}
+
+pub fn inc(ts: i64, n: u64) -> Value {
+    json!({"type": 3, "timestamp": ts, "data": {"source": 1, "positions": [{"x": n, "y": n, "id": 1, "timeOffset": 0}]}})
+}
+
+/// A page: Meta, FullSnapshot and `n` incrementals, timestamps from `ts` by 10 ms.
+pub fn page(ts: i64, n: u64) -> Vec<Value> {
+    let mut v = vec![meta(ts, "https://shop.example/"), full(ts + 1)];
+    v.extend((0..n).map(|i| inc(ts + 10 * (i as i64 + 1), i)));
+    v
+}
+
+pub fn frame(seq: u64, events: &[Value]) -> Value {
+    json!({"type": "events", "seq": seq, "events": events})
+}
+
+pub fn seqs(envelopes: &[Value]) -> Vec<u64> {
+    envelopes.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+}
+
+pub fn unique_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Polls `check` until it returns true or `WAIT` passes.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
