@@ -1,12 +1,14 @@
 //! Builds the recorder bundle and the dashboard with npm and esbuild, and lists the files for
 //! `include_bytes!` so that the binary carries them.
+// A build script reports failure by panicking with a message, so `expect` is the right tool here.
+#![allow(clippy::expect_used)]
 
 use std::{env, fs, path::Path, process::Command};
 
 fn run(cmd: &mut Command, what: &str) {
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("{what}: could not start ({e}); is Node.js 20+ with npm installed?"));
+    let status = cmd.status().unwrap_or_else(|e| {
+        panic!("{what}: could not start ({e}); is Node.js 20+ with npm installed?")
+    });
     assert!(status.success(), "{what} failed with {status}");
 }
 
@@ -19,7 +21,13 @@ fn main() {
     if let Ok(dir) = env::var("STREAMDOM_PREBUILT_WEB") {
         return write_list(Path::new(&out), Path::new(&dir));
     }
-    for watched in ["recorder-js/src", "recorder-js/build.mjs", "static", "package.json", "package-lock.json"] {
+    for watched in [
+        "recorder-js/src",
+        "recorder-js/build.mjs",
+        "static",
+        "package.json",
+        "package-lock.json",
+    ] {
         println!("cargo:rerun-if-changed={watched}");
     }
     // `npm ci` only when the installed tree is missing or older than the lockfile.
@@ -28,7 +36,9 @@ fn main() {
     let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
     if modified(&installed).is_none() || modified(&installed) < modified(&lock) {
         run(
-            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&root),
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&root),
             "npm ci",
         );
     }
@@ -54,7 +64,10 @@ fn write_list(out: &Path, web: &Path) {
     let mut list = String::from("static FILES: &[(&str, &[u8])] = &[\n");
     for name in names {
         let path = web.join(&name);
-        list.push_str(&format!("    ({name:?}, include_bytes!({:?})),\n", path.display().to_string()));
+        list.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     list.push_str("];\n");
     fs::write(out.join("assets.rs"), list).expect("write assets.rs");

@@ -62,8 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Query-string errors answer in the same JSON shape as every other error.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
+    web::QueryConfig::default().error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
 }
 
 pub fn path_config() -> web::PathConfig {
@@ -170,7 +169,11 @@ async fn get_events(
     let envelope = match q.format.as_deref() {
         None | Some("rrweb") => false,
         Some("envelope") => true,
-        Some(_) => return Err(Error::InvalidQuery("format is `rrweb` or `envelope`".into())),
+        Some(_) => {
+            return Err(Error::InvalidQuery(
+                "format is `rrweb` or `envelope`".into(),
+            ))
+        }
     };
     let from = q.after_seq + 1;
     let (stored_before, buffered) = match state.registry.send(Lookup(id.clone())).await? {
@@ -192,28 +195,36 @@ async fn get_events(
     };
     let mut left = q.limit.unwrap_or(usize::MAX);
     let mut first = true;
-    let body = history::pages(state.store.clone(), id.to_string(), from, stored_before, buffered)
-        .map(move |page| {
-            let page = page?;
-            let mut out = String::new();
-            if first {
-                out.push('[');
+    let body = history::pages(
+        state.store.clone(),
+        id.to_string(),
+        from,
+        stored_before,
+        buffered,
+    )
+    .map(move |page| {
+        let page = page?;
+        let mut out = String::new();
+        if first {
+            out.push('[');
+        }
+        for e in page.iter().take(left) {
+            if !first {
+                out.push(',');
             }
-            for e in page.iter().take(left) {
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                if envelope {
-                    e.write_envelope(&mut out);
-                } else {
-                    out.push_str(&e.json);
-                }
+            first = false;
+            if envelope {
+                e.write_envelope(&mut out);
+            } else {
+                out.push_str(&e.json);
             }
-            left = left.saturating_sub(page.len());
-            Ok::<_, Error>(web::Bytes::from(out))
-        })
-        .chain(futures_util::stream::once(async { Ok(web::Bytes::from_static(b"]")) }));
+        }
+        left = left.saturating_sub(page.len());
+        Ok::<_, Error>(web::Bytes::from(out))
+    })
+    .chain(futures_util::stream::once(async {
+        Ok(web::Bytes::from_static(b"]"))
+    }));
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .streaming(body))
@@ -320,7 +331,12 @@ async fn watch(
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = session_id(&id)?;
     let from = parse_from(q.from.as_deref())?;
-    let source = match state.registry.send(Lookup(id.clone())).await.map_err(Error::from)? {
+    let source = match state
+        .registry
+        .send(Lookup(id.clone()))
+        .await
+        .map_err(Error::from)?
+    {
         Some(addr) => viewer::Source::Active(addr, from),
         None => {
             let key = id.to_string();
@@ -334,7 +350,11 @@ async fn watch(
                 .await?;
             let row = row.ok_or(Error::SessionNotFound)?;
             // An ended session has no live edge: "live" plays it from the start.
-            let from = if from == StartFrom::Live { StartFrom::Start } else { from };
+            let from = if from == StartFrom::Live {
+                StartFrom::Start
+            } else {
+                from
+            };
             let start_seq = pick_start(&metas, from, row.first_event_ts);
             viewer::Source::Ended {
                 info: row.info(),
@@ -356,4 +376,3 @@ async fn feed(
 ) -> Result<HttpResponse, actix_web::Error> {
     actix_ws::start(FeedSocket::new(state.registry.clone()), &req, stream)
 }
-

@@ -39,8 +39,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sessions/{id}",
             web::get().to(|| async { serve("watch.html") }),
         )
-        .route("/streamdom.js", web::get().to(|| async { serve("streamdom.js") }))
-        .route("/streamdom.mjs", web::get().to(|| async { serve("streamdom.mjs") }))
+        .route(
+            "/streamdom.js",
+            web::get().to(|| async { serve("streamdom.js") }),
+        )
+        .route(
+            "/streamdom.mjs",
+            web::get().to(|| async { serve("streamdom.mjs") }),
+        )
         .route(
             "/assets/{file}",
             web::get().to(|f: web::Path<String>| async move { serve(&f) }),

@@ -80,7 +80,10 @@ mod tests {
         let back = decode(&packed, raw_len).expect("decode");
         assert_eq!(back.len(), 3);
         for (a, b) in events.iter().zip(&back) {
-            assert_eq!((a.seq, a.hub_time, a.ts, &a.json), (b.seq, b.hub_time, b.ts, &b.json));
+            assert_eq!(
+                (a.seq, a.hub_time, a.ts, &a.json),
+                (b.seq, b.hub_time, b.ts, &b.json)
+            );
         }
     }
 }

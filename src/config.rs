@@ -71,7 +71,11 @@ impl Config {
     pub fn resolved_database_url(&self) -> String {
         match &self.database_url {
             Some(url) if !url.is_empty() => url.clone(),
-            _ => self.data_dir.join("streamdom.db").to_string_lossy().into_owned(),
+            _ => self
+                .data_dir
+                .join("streamdom.db")
+                .to_string_lossy()
+                .into_owned(),
         }
     }
 

@@ -138,7 +138,9 @@ fn parse_event(raw: &RawValue, seq: u64, hub_time: i64) -> Result<Event> {
         ))
     })?;
     if !probe.timestamp.is_finite() {
-        return Err(Error::InvalidFrame(format!("event {seq} has no valid timestamp")));
+        return Err(Error::InvalidFrame(format!(
+            "event {seq} has no valid timestamp"
+        )));
     }
     Ok(Event {
         seq,

@@ -30,37 +30,32 @@ pub fn pages(
         Some(before) if before <= from_seq => Next::Buffered,
         _ => Next::Stored(from_seq),
     };
-    stream::unfold(
-        (first, Some(buffered)),
-        move |(next, mut buffered)| {
-            let (store, id) = (store.clone(), id.clone());
-            async move {
-                match next {
-                    Next::Stored(from) => {
-                        let page = store
-                            .run(move |c| {
-                                store::load_events(c, &id, from, stored_before, PAGE_EVENTS)
-                            })
-                            .await;
-                        match page {
-                            Ok(events) => {
-                                let after = match events.last() {
-                                    Some(last) => Next::Stored(last.seq + 1),
-                                    None => Next::Buffered,
-                                };
-                                let page = events.into_iter().map(std::sync::Arc::new).collect();
-                                Some((Ok(page), (after, buffered)))
-                            }
-                            Err(e) => Some((Err(e), (Next::Done, None))),
+    stream::unfold((first, Some(buffered)), move |(next, mut buffered)| {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            match next {
+                Next::Stored(from) => {
+                    let page = store
+                        .run(move |c| store::load_events(c, &id, from, stored_before, PAGE_EVENTS))
+                        .await;
+                    match page {
+                        Ok(events) => {
+                            let after = match events.last() {
+                                Some(last) => Next::Stored(last.seq + 1),
+                                None => Next::Buffered,
+                            };
+                            let page = events.into_iter().map(std::sync::Arc::new).collect();
+                            Some((Ok(page), (after, buffered)))
                         }
+                        Err(e) => Some((Err(e), (Next::Done, None))),
                     }
-                    Next::Buffered => {
-                        let page = buffered.take().unwrap_or_default();
-                        Some((Ok(page), (Next::Done, None)))
-                    }
-                    Next::Done => None,
                 }
+                Next::Buffered => {
+                    let page = buffered.take().unwrap_or_default();
+                    Some((Ok(page), (Next::Done, None)))
+                }
+                Next::Done => None,
             }
-        },
-    )
+        }
+    })
 }

@@ -4,7 +4,10 @@ use clap::{Parser, Subcommand};
 use streamdom::config::Config;
 
 #[derive(Parser)]
-#[command(version, about = "StreamDOM: watch web sessions live, rewind and replay them")]
+#[command(
+    version,
+    about = "StreamDOM: watch web sessions live, rewind and replay them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,8 +20,10 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,actix_server=warn"))
-        .init();
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
+    )
+    .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(cfg) => actix_web::rt::System::new().block_on(serve(cfg)),

@@ -142,11 +142,7 @@ impl Session {
             if let Some(row) = act.row.as_mut() {
                 row.ended_at = Some(ended_at);
             }
-            log::info!(
-                "session {} ended after {} events",
-                act.id,
-                act.received_seq
-            );
+            log::info!("session {} ended after {} events", act.id, act.received_seq);
             act.publish_info(true);
             act.viewers.publish(ToViewer::Ended);
             ctx.stop();
@@ -171,9 +167,7 @@ impl Session {
 
     /// First seq held in the buffer; everything before it is durable and in the database.
     fn buffer_start(&self) -> u64 {
-        self.buffer
-            .front()
-            .map_or(self.received_seq + 1, |e| e.seq)
+        self.buffer.front().map_or(self.received_seq + 1, |e| e.seq)
     }
 }
 
@@ -306,8 +300,9 @@ impl Handler<Ingest> for Session {
             });
         };
         // Forward first: viewers must not wait for anything else.
-        self.viewers
-            .publish(ToViewer::Frame(events_frame(fresh.iter().map(|e| &**e)).into()));
+        self.viewers.publish(ToViewer::Frame(
+            events_frame(fresh.iter().map(|e| &**e)).into(),
+        ));
 
         self.received_seq = last.seq;
         let mut url = None;

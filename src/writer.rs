@@ -109,7 +109,10 @@ impl Writer {
                     act.retry_at = None;
                 }
                 Ok((groups, Err(e))) => {
-                    log::error!("writer: flush of {} sessions failed, will retry: {e}", groups.len());
+                    log::error!(
+                        "writer: flush of {} sessions failed, will retry: {e}",
+                        groups.len()
+                    );
                     act.requeue(groups);
                 }
                 Err(e) => log::error!("writer: blocking pool failed, batch lost: {e}"),

@@ -10,7 +10,11 @@ use serde_json::json;
 /// Asserts the socket sends `{"type":"error","error":code}` and closes with 4000 + status.
 async fn expect_close(ws: &mut Ws, code: &str, status: u16) {
     let (close, reason, before) = ws.closed().await;
-    assert_eq!(before.last().map(|m| m["error"].clone()), Some(json!(code)), "{before:?}");
+    assert_eq!(
+        before.last().map(|m| m["error"].clone()),
+        Some(json!(code)),
+        "{before:?}"
+    );
     assert_eq!((close, reason.as_str()), (4000 + status, code));
 }
 
@@ -23,7 +27,8 @@ async fn every_bad_input_gets_its_error_and_others_keep_working(backend: Backend
     viewer.recv_type("live").await;
     let mut next = 1u64;
     let mut check_good = async |rec: &mut Ws, viewer: &mut Ws| {
-        rec.send(&frame(next, &[inc(1_000 + next as i64, next)])).await;
+        rec.send(&frame(next, &[inc(1_000 + next as i64, next)]))
+            .await;
         let (got, _) = viewer.events(1).await;
         assert_eq!(seqs(&got), vec![next]);
         next += 1;
@@ -33,11 +38,40 @@ async fn every_bad_input_gets_its_error_and_others_keep_working(backend: Backend
     let bad = unique_id("bad");
     let cases: Vec<(&str, String, &str, u16)> = vec![
         ("malformed JSON", "{not json".into(), "invalid_frame", 400),
-        ("not an rrweb event", frame(1, &[json!({"hello": 1})]).to_string(), "invalid_frame", 400),
-        ("timestamp not numeric", frame(1, &[json!({"type": 3, "timestamp": "x"})]).to_string(), "invalid_frame", 400),
-        ("seq zero", frame(0, &[inc(1, 1)]).to_string(), "invalid_frame", 400),
-        ("unknown type", json!({"type": "hack"}).to_string(), "invalid_frame", 400),
-        ("oversized", frame(1, &[json!({"type": 3, "timestamp": 1, "data": "x".repeat(70_000)})]).to_string(), "frame_too_large", 413),
+        (
+            "not an rrweb event",
+            frame(1, &[json!({"hello": 1})]).to_string(),
+            "invalid_frame",
+            400,
+        ),
+        (
+            "timestamp not numeric",
+            frame(1, &[json!({"type": 3, "timestamp": "x"})]).to_string(),
+            "invalid_frame",
+            400,
+        ),
+        (
+            "seq zero",
+            frame(0, &[inc(1, 1)]).to_string(),
+            "invalid_frame",
+            400,
+        ),
+        (
+            "unknown type",
+            json!({"type": "hack"}).to_string(),
+            "invalid_frame",
+            400,
+        ),
+        (
+            "oversized",
+            frame(
+                1,
+                &[json!({"type": 3, "timestamp": 1, "data": "x".repeat(70_000)})],
+            )
+            .to_string(),
+            "frame_too_large",
+            413,
+        ),
     ];
     for (what, text, code, status) in cases {
         let (mut ws, _) = hub.recorder(&bad).await;
@@ -45,7 +79,11 @@ async fn every_bad_input_gets_its_error_and_others_keep_working(backend: Backend
         expect_close(&mut ws, code, status).await;
         // The same body over HTTP gets the same error as JSON.
         let (s, body) = hub.post(&format!("/api/sessions/{bad}/events"), text).await;
-        assert_eq!((s, body["error"].as_str()), (status, Some(code)), "{what}: {body}");
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (status, Some(code)),
+            "{what}: {body}"
+        );
         check_good(&mut rec, &mut viewer).await;
     }
     let (mut ws, _) = hub.recorder(&bad).await;
@@ -63,32 +101,63 @@ async fn every_bad_input_gets_its_error_and_others_keep_working(backend: Backend
 
     // Invalid ids, unknown sessions and unknown paths: JSON 4xx before any upgrade.
     let (status, body) = hub.ws("/ws/record/bad%20id").await.err().unwrap();
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_session_id")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_session_id"))
+    );
     let (status, body) = hub.ws("/ws/watch/nobody-here").await.err().unwrap();
-    assert_eq!((status, body["error"].as_str()), (404, Some("session_not_found")));
-    let (status, body) = hub.ws(&format!("/ws/watch/{good}?from=yesterday")).await.err().unwrap();
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_query")));
-    for path in ["/api/sessions/nobody-here", "/api/sessions/nobody-here/events", "/no/such/path"] {
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("session_not_found"))
+    );
+    let (status, body) = hub
+        .ws(&format!("/ws/watch/{good}?from=yesterday"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_query"))
+    );
+    for path in [
+        "/api/sessions/nobody-here",
+        "/api/sessions/nobody-here/events",
+        "/no/such/path",
+    ] {
         let (status, body) = hub.get(path).await;
         assert_eq!(status, 404, "{path}");
         assert!(body["message"].is_string(), "{path}: {body}");
     }
     let (status, body) = hub.get("/api/sessions?limit=many").await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_query")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_query"))
+    );
     let (status, body) = hub.get("/api/sessions?cursor=nonsense").await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_query")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_query"))
+    );
 
     // A viewer may only ping.
     let mut v2 = hub.ws(&format!("/ws/watch/{good}")).await.unwrap();
-    v2.send(&json!({"type": "ping", "id": 7, "client_time": 1.5})).await;
+    v2.send(&json!({"type": "ping", "id": 7, "client_time": 1.5}))
+        .await;
     let pong = v2.recv_type("pong").await;
-    assert_eq!((pong["id"].clone(), pong["client_time"].clone()), (json!(7), json!(1.5)));
+    assert_eq!(
+        (pong["id"].clone(), pong["client_time"].clone()),
+        (json!(7), json!(1.5))
+    );
     assert!(pong["hub_time"].as_i64().unwrap() > 0);
     v2.send(&frame(99, &[inc(1, 1)])).await;
     expect_close(&mut v2, "invalid_frame", 400).await;
 
     check_good(&mut rec, &mut viewer).await;
     let stored = seqs(&hub.stored(&good).await);
-    assert_eq!(stored, (1..next).collect::<Vec<_>>(), "every accepted event is stored");
+    assert_eq!(
+        stored,
+        (1..next).collect::<Vec<_>>(),
+        "every accepted event is stored"
+    );
 }
 both!(every_bad_input_gets_its_error_and_others_keep_working);

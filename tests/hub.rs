@@ -74,7 +74,8 @@ async fn from_start_is_gapless_while_events_keep_arriving(backend: Backend) {
     let mut v = hub.ws(&format!("/ws/watch/{id}?from=start")).await.unwrap();
     // Keep sending while the viewer reads history.
     for (i, e) in events[300..].iter().enumerate() {
-        rec.send(&frame(301 + i as u64, std::slice::from_ref(e))).await;
+        rec.send(&frame(301 + i as u64, std::slice::from_ref(e)))
+            .await;
     }
     let (got, other) = v.events(total as usize).await;
     assert_eq!(seqs(&got), (1..=total).collect::<Vec<_>>());
@@ -100,7 +101,12 @@ async fn resent_sequence_numbers_are_not_stored_twice(backend: Backend) {
     rec.send(&frame(9, &events[8..])).await;
     eventually("ack of 10", || async { hub.stored(&id).await.len() >= 10 }).await;
     // The beacon path dedups the same way.
-    let (status, body) = hub.post(&format!("/api/sessions/{id}/events"), frame(1, &events).to_string()).await;
+    let (status, body) = hub
+        .post(
+            &format!("/api/sessions/{id}/events"),
+            frame(1, &events).to_string(),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["accepted"], 0);
     let stored = hub.stored(&id).await;
@@ -124,7 +130,10 @@ async fn events_survive_a_server_restart(backend: Backend) {
     let (mut rec, welcome) = hub.recorder(&id).await;
     assert_eq!(welcome["received_seq"], 50);
     rec.send(&frame(51, &events[50..])).await;
-    eventually("100 stored", || async { hub.stored(&id).await.len() == 100 }).await;
+    eventually("100 stored", || async {
+        hub.stored(&id).await.len() == 100
+    })
+    .await;
     let stored = hub.stored(&id).await;
     assert_eq!(seqs(&stored), (1..=100).collect::<Vec<_>>());
     for (env, sent) in stored.iter().zip(&events) {
@@ -161,8 +170,17 @@ async fn session_list_shows_active_and_recent_and_hides_older(backend: Backend) 
 
     let (status, list) = hub.get("/api/sessions").await;
     assert_eq!(status, 200);
-    let ids: Vec<&str> = list["sessions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec![active.as_str(), ended.as_str()], "newest first, old one hidden");
+    let ids: Vec<&str> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![active.as_str(), ended.as_str()],
+        "newest first, old one hidden"
+    );
     let first = &list["sessions"][0];
     assert_eq!(first["active"], true);
     assert_eq!(first["url"], "https://shop.example/");
@@ -173,7 +191,9 @@ async fn session_list_shows_active_and_recent_and_hides_older(backend: Backend) 
     let (_, all) = hub.get("/api/sessions?all=true&limit=2").await;
     assert_eq!(all["sessions"].as_array().unwrap().len(), 2);
     let cursor = all["next_cursor"].as_str().unwrap().to_owned();
-    let (_, rest) = hub.get(&format!("/api/sessions?all=true&limit=2&cursor={cursor}")).await;
+    let (_, rest) = hub
+        .get(&format!("/api/sessions?all=true&limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(rest["sessions"][0]["id"], old.as_str());
     assert!(rest["next_cursor"].is_null());
 }
@@ -210,7 +230,9 @@ async fn ended_session_replays_history_then_end_marker(backend: Backend) {
     assert_eq!(seqs(&got), (13..=24).collect::<Vec<_>>());
 
     // The events API pages with after_seq and limit, as plain rrweb events by default.
-    let (_, page1) = hub.get(&format!("/api/sessions/{id}/events?after_seq=5&limit=3")).await;
+    let (_, page1) = hub
+        .get(&format!("/api/sessions/{id}/events?after_seq=5&limit=3"))
+        .await;
     assert_eq!(page1, json!([events[5], events[6], events[7]]));
 }
 both!(ended_session_replays_history_then_end_marker);

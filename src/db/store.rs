@@ -291,13 +291,17 @@ pub struct ListQuery {
 pub fn list_sessions(conn: &mut DbConn, q: &ListQuery) -> Result<Vec<SessionRow>> {
     let mut query = sessions::table.select(SessionRow::as_select()).into_boxed();
     if let Some(cutoff) = q.ended_after {
-        query = query.filter(sessions::ended_at.is_null().or(sessions::ended_at.gt(cutoff)));
+        query = query.filter(
+            sessions::ended_at
+                .is_null()
+                .or(sessions::ended_at.gt(cutoff)),
+        );
     }
     if let Some((started, id)) = &q.before {
         query = query.filter(
-            sessions::started_at
-                .lt(*started)
-                .or(sessions::started_at.eq(*started).and(sessions::id.lt(id.clone()))),
+            sessions::started_at.lt(*started).or(sessions::started_at
+                .eq(*started)
+                .and(sessions::id.lt(id.clone()))),
         );
     }
     Ok(query
@@ -337,16 +341,22 @@ pub fn load_events(
         }
         let chunks = query
             .order(event_chunks::first_seq.asc())
-            .select((event_chunks::first_seq, event_chunks::data, event_chunks::raw_len))
+            .select((
+                event_chunks::first_seq,
+                event_chunks::data,
+                event_chunks::raw_len,
+            ))
             .limit(CHUNKS_PER_QUERY)
             .load::<(i64, Vec<u8>, i32)>(conn)?;
         let got = chunks.len() as i64;
         for (first_seq, data, raw_len) in chunks {
             next = first_seq + 1;
             let events = chunk::decode(&data, raw_len.max(0) as usize)?;
-            out.extend(events.into_iter().filter(|e| {
-                e.seq >= from_seq && before_seq.is_none_or(|b| e.seq < b)
-            }));
+            out.extend(
+                events
+                    .into_iter()
+                    .filter(|e| e.seq >= from_seq && before_seq.is_none_or(|b| e.seq < b)),
+            );
         }
         if got < CHUNKS_PER_QUERY || out.len() >= max_events {
             return Ok(out);

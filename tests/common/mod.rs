@@ -32,7 +32,10 @@ macro_rules! both {
             #[actix_web::test]
             async fn postgres() {
                 if $crate::common::postgres_url().is_none() {
-                    eprintln!("skipped: set {} to run on PostgreSQL", $crate::common::PG_ENV);
+                    eprintln!(
+                        "skipped: set {} to run on PostgreSQL",
+                        $crate::common::PG_ENV
+                    );
                     return;
                 }
                 super::$name($crate::common::Backend::Postgres).await
@@ -62,8 +65,9 @@ impl TestDb {
                 let base = postgres_url().expect("PostgreSQL URL");
                 let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
                 // Fails, not skips, when the URL is set but the server is unreachable.
-                let mut conn = diesel::PgConnection::establish(&base)
-                    .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL is unreachable: {e}"));
+                let mut conn = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
+                    panic!("{PG_ENV} is set but PostgreSQL is unreachable: {e}")
+                });
                 diesel::sql_query(format!("CREATE SCHEMA {schema}"))
                     .execute(&mut conn)
                     .unwrap();
@@ -93,7 +97,9 @@ impl Hub {
         cfg.db_pool_size = 4;
         cfg.workers = Some(2);
         tweak(&mut cfg);
-        let server = streamdom::server::run(cfg.clone()).await.expect("hub starts");
+        let server = streamdom::server::run(cfg.clone())
+            .await
+            .expect("hub starts");
         let base = format!("127.0.0.1:{}", server.addr.port());
         Hub {
             db,
@@ -125,9 +131,16 @@ impl Hub {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut res = awc::Client::new().get(self.http(path)).send().await.unwrap();
+        let mut res = awc::Client::new()
+            .get(self.http(path))
+            .send()
+            .await
+            .unwrap();
         let body = res.body().limit(256 << 20).await.unwrap();
-        (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
     }
 
     pub async fn post(&self, path: &str, body: impl Into<Bytes>) -> (u16, Value) {
@@ -138,7 +151,10 @@ impl Hub {
             .await
             .unwrap();
         let body = res.body().limit(256 << 20).await.unwrap();
-        (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
     }
 
     /// Opens a WebSocket; `Err(status)` when the upgrade is refused.
@@ -161,14 +177,19 @@ impl Hub {
 
     /// A recorder socket that has received its welcome.
     pub async fn recorder(&self, id: &str) -> (Ws, Value) {
-        let mut ws = self.ws(&format!("/ws/record/{id}")).await.expect("recorder connects");
+        let mut ws = self
+            .ws(&format!("/ws/record/{id}"))
+            .await
+            .expect("recorder connects");
         let welcome = ws.recv_type("welcome").await;
         (ws, welcome)
     }
 
     /// Events stored for a session, in envelope form.
     pub async fn stored(&self, id: &str) -> Vec<Value> {
-        let (status, body) = self.get(&format!("/api/sessions/{id}/events?format=envelope")).await;
+        let (status, body) = self
+            .get(&format!("/api/sessions/{id}/events?format=envelope"))
+            .await;
         assert_eq!(status, 200, "{body}");
         body.as_array().unwrap().clone()
     }
@@ -194,11 +215,17 @@ impl Ws {
     }
 
     pub async fn send_binary(&mut self, data: Vec<u8>) {
-        self.framed.send(Message::Binary(data.into())).await.unwrap();
+        self.framed
+            .send(Message::Binary(data.into()))
+            .await
+            .unwrap();
     }
 
     pub async fn close(mut self) {
-        let _ = self.framed.send(Message::Close(Some(CloseCode::Normal.into()))).await;
+        let _ = self
+            .framed
+            .send(Message::Close(Some(CloseCode::Normal.into())))
+            .await;
     }
 
     /// The next JSON message or the close; panics after `WAIT`.
@@ -210,9 +237,9 @@ impl Ws {
             match frame {
                 Some(Ok(Frame::Text(t))) => return Got::Json(serde_json::from_slice(&t).unwrap()),
                 Some(Ok(Frame::Close(reason))) => {
-                    return Got::Closed(reason.map(|r| {
-                        (u16::from(r.code), r.description.unwrap_or_default())
-                    }))
+                    return Got::Closed(
+                        reason.map(|r| (u16::from(r.code), r.description.unwrap_or_default())),
+                    )
                 }
                 Some(Ok(Frame::Ping(p))) => {
                     let _ = self.framed.send(Message::Pong(p)).await;
@@ -295,7 +322,10 @@ pub fn frame(seq: u64, events: &[Value]) -> Value {
 }
 
 pub fn seqs(envelopes: &[Value]) -> Vec<u64> {
-    envelopes.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+    envelopes
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect()
 }
 
 pub fn unique_id(prefix: &str) -> String {

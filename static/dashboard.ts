@@ -1,0 +1,99 @@
+// Sessions page: the list from /api/sessions kept current by /ws/sessions, drawn as a virtual list.
+
+import { ReconnectingSocket, el, fmtDuration, fmtTime, sessionDuration, wsUrl, type Session } from './common';
+
+// Rows have a fixed height so the visible range is plain arithmetic, whatever the list's length.
+const ROW_HEIGHT = 44;
+const OVERSCAN = 8;
+const MAX_PAGES = 200;
+
+const sessions = new Map<string, Session>();
+/** Newest first by started_at; ids only, the objects live in `sessions`. */
+let order: string[] = [];
+
+const viewport = document.getElementById('sessions') as HTMLDivElement;
+const spacer = el('div', { class: 'spacer' });
+const rowsLayer = el('div', { class: 'rows' });
+spacer.append(rowsLayer);
+viewport.append(spacer);
+const countEl = document.getElementById('count');
+const emptyEl = document.getElementById('empty');
+
+const startOf = (id: string) => Date.parse(sessions.get(id)!.started_at) || 0;
+
+function upsert(s: Session): void {
+  const known = sessions.has(s.id);
+  sessions.set(s.id, s);
+  if (known) return;
+  // Binary search keeps insertion O(log n) when thousands of sessions are listed.
+  const t = Date.parse(s.started_at) || 0;
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (startOf(order[mid]) >= t) lo = mid + 1;
+    else hi = mid;
+  }
+  order.splice(lo, 0, s.id);
+}
+
+let drawQueued = false;
+function scheduleDraw(): void {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => { drawQueued = false; draw(); });
+}
+
+function row(s: Session, index: number, now: number): HTMLAnchorElement {
+  const a = el('a', { class: 'row', href: `/sessions/${encodeURIComponent(s.id)}`, 'data-testid': 'session-row', 'data-session-id': s.id });
+  a.style.top = `${index * ROW_HEIGHT}px`;
+  const idCell = el('span', { class: 'c-id', title: s.id }, s.id);
+  if (s.active) idCell.prepend(el('span', { class: 'badge', 'data-testid': 'live-badge' }, 'LIVE'));
+  a.append(
+    idCell,
+    el('span', { class: 'c-url', title: s.url ?? '' }, s.url ?? '—'),
+    el('span', { class: 'c-start' }, fmtTime(s.started_at)),
+    el('span', { class: 'c-dur' }, fmtDuration(sessionDuration(s, now))),
+    el('span', { class: 'c-events' }, String(s.event_count ?? 0)),
+  );
+  return a;
+}
+
+function draw(): void {
+  spacer.style.height = `${order.length * ROW_HEIGHT}px`;
+  const first = Math.max(0, Math.floor(viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(order.length, Math.ceil((viewport.scrollTop + viewport.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+  const now = Date.now();
+  const frag = document.createDocumentFragment();
+  for (let i = first; i < last; i++) frag.append(row(sessions.get(order[i])!, i, now));
+  rowsLayer.replaceChildren(frag);
+  if (countEl) countEl.textContent = `${order.length} session${order.length === 1 ? '' : 's'}`;
+  if (emptyEl) emptyEl.hidden = order.length > 0;
+}
+
+async function loadAll(): Promise<void> {
+  let cursor: string | null = null;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const res = await fetch(cursor ? `/api/sessions?cursor=${encodeURIComponent(cursor)}` : '/api/sessions');
+    if (!res.ok) throw new Error(`GET /api/sessions: ${res.status}`);
+    const body = (await res.json()) as { sessions: Session[]; next_cursor: string | null };
+    body.sessions.forEach(upsert);
+    scheduleDraw();
+    cursor = body.next_cursor;
+    if (!cursor) return;
+  }
+}
+
+viewport.addEventListener('scroll', scheduleDraw, { passive: true });
+addEventListener('resize', scheduleDraw);
+// Live sessions' durations keep growing.
+setInterval(() => { if (order.some((id) => sessions.get(id)!.active)) scheduleDraw(); }, 1000);
+
+new ReconnectingSocket(() => wsUrl('/ws/sessions'), {
+  // Refetch on every (re)connection: updates sent while disconnected are lost.
+  onOpen: () => { loadAll().catch((e) => console.error(e)); },
+  onMessage: (msg: { type: string; session?: Session }) => {
+    if (msg.type === 'session' && msg.session) { upsert(msg.session); scheduleDraw(); }
+  },
+});
+draw();
