@@ -29,6 +29,8 @@ pub enum Error {
     ShuttingDown,
     #[error("this session is closing; reconnect in a moment")]
     SessionClosing,
+    #[error("this viewer fell too far behind; reconnect to continue from the latest snapshot")]
+    ViewerTooSlow,
     #[error("database error")]
     Database(#[from] diesel::result::Error),
     #[error("database pool error")]
@@ -53,6 +55,7 @@ impl Error {
             Error::Overloaded => "overloaded",
             Error::ShuttingDown => "shutting_down",
             Error::SessionClosing => "session_closing",
+            Error::ViewerTooSlow => "viewer_too_slow",
             Error::Database(_) | Error::Pool(_) | Error::Migration(_) | Error::Internal(_) => {
                 "internal"
             }
@@ -65,6 +68,7 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::SessionNotFound | Error::NotFound => StatusCode::NOT_FOUND,
+            Error::ViewerTooSlow => StatusCode::REQUEST_TIMEOUT,
             Error::FrameTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RecorderConflict => StatusCode::CONFLICT,
             Error::Overloaded | Error::ShuttingDown | Error::SessionClosing => {

@@ -75,8 +75,23 @@ pub fn events_frame<'a>(events: impl IntoIterator<Item = &'a Event>) -> String {
 /// What a recorder or viewer may send.
 #[derive(Debug)]
 pub enum ClientMessage {
-    Events { first_seq: u64, events: Vec<Event> },
-    Ping { id: Box<RawValue>, client_time: f64 },
+    Events {
+        first_seq: u64,
+        events: Vec<Event>,
+    },
+    Ping {
+        id: Box<RawValue>,
+        client_time: f64,
+    },
+    /// A viewer has received every event up to `seq` (flow control).
+    Ack {
+        seq: u64,
+    },
+    /// A recorder's estimate of its clock's offset from the hub's (hub − visitor), in ms.
+    Clock {
+        offset: f64,
+        rtt: f64,
+    },
 }
 
 #[derive(Deserialize)]
@@ -88,6 +103,8 @@ struct RawFrame<'a> {
     events: Option<Vec<&'a RawValue>>,
     id: Option<Box<RawValue>>,
     client_time: Option<f64>,
+    offset: Option<f64>,
+    rtt: Option<f64>,
 }
 
 /// The two fields that make a JSON object an rrweb event.
@@ -124,6 +141,19 @@ pub fn parse_client_message(text: &str, hub_time: i64) -> Result<ClientMessage> 
                 .ok_or_else(|| Error::InvalidFrame("ping needs an `id`".into()))?,
             client_time: frame.client_time.unwrap_or(0.0),
         }),
+        "ack" => Ok(ClientMessage::Ack {
+            seq: frame
+                .seq
+                .ok_or_else(|| Error::InvalidFrame("ack needs a `seq`".into()))?,
+        }),
+        "clock" => match (frame.offset, frame.rtt) {
+            (Some(offset), Some(rtt)) if offset.is_finite() && rtt.is_finite() && rtt >= 0.0 => {
+                Ok(ClientMessage::Clock { offset, rtt })
+            }
+            _ => Err(Error::InvalidFrame(
+                "clock needs numeric `offset` and `rtt` ≥ 0".into(),
+            )),
+        },
         other => Err(Error::InvalidFrame(format!(
             "unknown message type {:?}",
             other.chars().take(32).collect::<String>()

@@ -9,8 +9,11 @@ use actix::{Message, Recipient};
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub enum ToViewer {
-    /// A ready-made `{"type":"events",…}` text frame, built once for every viewer.
-    Frame(Arc<str>),
+    /// A ready-made `{"type":"events",…}` text frame, built once for every viewer, and the seq
+    /// of its last event.
+    Frame(Arc<str>, u64),
+    /// The recorder's latest clock estimate, as a ready-made `{"type":"clock",…}` frame.
+    Clock(Arc<str>),
     /// Everything has been sent and the session is over.
     Ended,
 }

@@ -9,8 +9,8 @@ use crate::{
     event::SharedEvent,
 };
 
-/// Events per page read from the database.
-pub const PAGE_EVENTS: usize = 1000;
+/// Bytes of event JSON per page (a page may exceed it by one chunk, or one large event).
+pub const PAGE_BYTES: usize = 512 * 1024;
 
 /// Pages of events with seq ≥ `from_seq`: stored ones below `stored_before` (all of them when
 /// `None`), then `buffered` (already filtered by the caller) as the last page.
@@ -36,7 +36,7 @@ pub fn pages(
             match next {
                 Next::Stored(from) => {
                     let page = store
-                        .run(move |c| store::load_events(c, &id, from, stored_before, PAGE_EVENTS))
+                        .run(move |c| store::load_events(c, &id, from, stored_before, PAGE_BYTES))
                         .await;
                     match page {
                         Ok(events) => {
@@ -51,8 +51,22 @@ pub fn pages(
                     }
                 }
                 Next::Buffered => {
-                    let page = buffered.take().unwrap_or_default();
-                    Some((Ok(page), (Next::Done, None)))
+                    let mut page = buffered.take().unwrap_or_default();
+                    let mut size = 0;
+                    let cut = page
+                        .iter()
+                        .position(|e| {
+                            size += e.json.len();
+                            size >= PAGE_BYTES
+                        })
+                        .map_or(page.len(), |i| i + 1);
+                    let rest = page.split_off(cut);
+                    let next = if rest.is_empty() {
+                        Next::Done
+                    } else {
+                        Next::Buffered
+                    };
+                    Some((Ok(page), (next, Some(rest))))
                 }
                 Next::Done => None,
             }

@@ -52,6 +52,8 @@ pub struct Session {
     viewers: Fanout,
     waiters: Vec<(u64, oneshot::Sender<u64>)>,
     idle: Option<SpawnHandle>,
+    /// The recorder's latest `{"type":"clock",…}` report, passed on to viewers.
+    clock: Option<Arc<str>>,
     state: State,
     last_feed: Option<Instant>,
 }
@@ -92,6 +94,7 @@ impl Session {
             viewers: Fanout::default(),
             waiters: Vec::new(),
             idle: None,
+            clock: None,
             state: State::Active,
             last_feed: None,
         }
@@ -300,9 +303,9 @@ impl Handler<Ingest> for Session {
             });
         };
         // Forward first: viewers must not wait for anything else.
-        self.viewers.publish(ToViewer::Frame(
-            events_frame(fresh.iter().map(|e| &**e)).into(),
-        ));
+        let frame = events_frame(fresh.iter().map(|e| &**e));
+        self.viewers
+            .publish(ToViewer::Frame(frame.into(), last.seq));
 
         self.received_seq = last.seq;
         let mut url = None;
@@ -439,6 +442,7 @@ pub struct Subscribe {
 /// so the seam has neither a gap nor a duplicate.
 pub struct Subscription {
     pub info: SessionInfo,
+    pub clock: Option<Arc<str>>,
     pub start_seq: u64,
     pub stored_before: u64,
     pub buffered: Vec<SharedEvent>,
@@ -465,10 +469,33 @@ impl Handler<Subscribe> for Session {
         }
         Ok(Subscription {
             info,
+            clock: self.clock.clone(),
             start_seq,
             stored_before,
             buffered,
         })
+    }
+}
+
+/// The recorder's clock estimate: offset (hub − visitor) and round trip, in ms.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RecorderClock {
+    pub offset: f64,
+    pub rtt: f64,
+}
+
+impl Handler<RecorderClock> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: RecorderClock, _: &mut Self::Context) {
+        let frame: Arc<str> = format!(
+            "{{\"type\":\"clock\",\"recorder_offset\":{},\"recorder_rtt\":{}}}",
+            msg.offset, msg.rtt
+        )
+        .into();
+        self.clock = Some(frame.clone());
+        self.viewers.publish(ToViewer::Clock(frame));
     }
 }
 

@@ -10,6 +10,7 @@ export interface Session {
   event_count: number;
   user_agent: string | null;
   stored_bytes: number;
+  raw_bytes?: number;
   duration_ms: number | null;
   first_event_ts?: number | null;
 }

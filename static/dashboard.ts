@@ -5,7 +5,9 @@ import { ReconnectingSocket, el, fmtDuration, fmtTime, sessionDuration, wsUrl, t
 // Rows have a fixed height so the visible range is plain arithmetic, whatever the list's length.
 const ROW_HEIGHT = 44;
 const OVERSCAN = 8;
-const MAX_PAGES = 200;
+// The hub's largest page; thousands of sessions arrive in a few requests.
+const PAGE_SIZE = 1000;
+const MAX_PAGES = 100;
 
 const sessions = new Map<string, Session>();
 /** Newest first by started_at; ids only, the objects live in `sessions`. */
@@ -22,9 +24,11 @@ const emptyEl = document.getElementById('empty');
 const startOf = (id: string) => Date.parse(sessions.get(id)!.started_at) || 0;
 
 function upsert(s: Session): void {
-  const known = sessions.has(s.id);
+  const old = sessions.get(s.id);
+  // A page fetched before a pushed update may carry older data: an ended session stays ended, counts only grow.
+  if (old && ((!old.active && s.active) || s.event_count < old.event_count)) return;
   sessions.set(s.id, s);
-  if (known) return;
+  if (old) return;
   // Binary search keeps insertion O(log n) when thousands of sessions are listed.
   const t = Date.parse(s.started_at) || 0;
   let lo = 0;
@@ -74,7 +78,7 @@ function draw(): void {
 async function loadAll(): Promise<void> {
   let cursor: string | null = null;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const res = await fetch(cursor ? `/api/sessions?cursor=${encodeURIComponent(cursor)}` : '/api/sessions');
+    const res = await fetch(`/api/sessions?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     if (!res.ok) throw new Error(`GET /api/sessions: ${res.status}`);
     const body = (await res.json()) as { sessions: Session[]; next_cursor: string | null };
     body.sessions.forEach(upsert);
@@ -89,11 +93,14 @@ addEventListener('resize', scheduleDraw);
 // Live sessions' durations keep growing.
 setInterval(() => { if (order.some((id) => sessions.get(id)!.active)) scheduleDraw(); }, 1000);
 
+const load = () => loadAll().catch((e) => console.error(e));
+let opened = 0;
 new ReconnectingSocket(() => wsUrl('/ws/sessions'), {
-  // Refetch on every (re)connection: updates sent while disconnected are lost.
-  onOpen: () => { loadAll().catch((e) => console.error(e)); },
+  // Refetch on reconnection: updates pushed while disconnected are lost.
+  onOpen: () => { if (opened++) void load(); },
   onMessage: (msg: { type: string; session?: Session }) => {
     if (msg.type === 'session' && msg.session) { upsert(msg.session); scheduleDraw(); }
   },
 });
+void load();
 draw();

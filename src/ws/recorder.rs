@@ -10,7 +10,7 @@ use super::{close_with, next_conn_id, start_heartbeat, Assembler, Incoming};
 use crate::{
     error::Error,
     event::{now_ms, parse_client_message, pong_frame, ClientMessage},
-    session::{AttachRecorder, DetachRecorder, Ingest, Session, ToRecorder},
+    session::{AttachRecorder, DetachRecorder, Ingest, RecorderClock, Session, ToRecorder},
 };
 
 pub struct RecorderSocket {
@@ -51,6 +51,13 @@ impl RecorderSocket {
             Ok(ClientMessage::Ping { id, client_time }) => {
                 ctx.text(pong_frame(&id, client_time, now_ms()));
             }
+            Ok(ClientMessage::Clock { offset, rtt }) => {
+                self.session.do_send(RecorderClock { offset, rtt });
+            }
+            Ok(ClientMessage::Ack { .. }) => close_with(
+                ctx,
+                &Error::InvalidFrame("recorders do not send acks".into()),
+            ),
             Err(e) => {
                 log::warn!("recorder {}: {}", self.id, e.code());
                 close_with(ctx, &e);

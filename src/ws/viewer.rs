@@ -1,10 +1,17 @@
 //! The viewer socket (`/ws/watch/{id}`): sends a session's history from the chosen start, then
 //! its live events, with no gap and no duplicate at the seam, and an end marker when it ends.
+//!
+//! Flow control: viewers acknowledge what they received (`{"type":"ack","seq":N}`). History is
+//! sent only while less than `HISTORY_WINDOW` bytes are unacknowledged, so an hour-long session
+//! never piles up in memory for one slow viewer; a live viewer more than `MAX_UNACKED` bytes
+//! behind is disconnected with `viewer_too_slow` (it reconnects at the latest full snapshot).
+//! Each viewer has its own actor and queue, so a stalled one never delays another.
 
-use std::{sync::Arc, time::Instant};
+use std::{collections::VecDeque, pin::Pin, sync::Arc, time::Instant};
 
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
+use futures_util::{Stream, StreamExt};
 
 use super::{close_with, next_conn_id, start_heartbeat, Assembler, Incoming};
 use crate::{
@@ -15,6 +22,13 @@ use crate::{
     history,
     session::{Session, StartFrom, Subscribe, Unsubscribe},
 };
+
+/// Unacknowledged bytes below which more history is sent.
+const HISTORY_WINDOW: usize = 4 * 1024 * 1024;
+/// Unacknowledged bytes at which a live viewer is disconnected.
+const MAX_UNACKED: usize = 32 * 1024 * 1024;
+
+type Pages = Pin<Box<dyn Stream<Item = Result<Vec<SharedEvent>>>>>;
 
 /// Where the viewer's events come from.
 pub enum Source {
@@ -31,9 +45,17 @@ pub struct ViewerSocket {
     store: Store,
     last_seen: Instant,
     frames: Assembler,
-    /// Live frames that arrive while history is still being sent; `None` once live.
-    held: Option<Vec<Arc<str>>>,
+    /// History still to send; `None` once live. Taken out while a page is being read.
+    pages: Option<Pages>,
+    reading: bool,
+    /// Live frames that arrive while history is still being sent.
+    held: Vec<(Arc<str>, u64)>,
+    live: bool,
     ended: bool,
+    /// (last seq of a frame, bytes sent up to and including it), oldest first.
+    in_flight: VecDeque<(u64, usize)>,
+    sent_bytes: usize,
+    acked_bytes: usize,
 }
 
 #[derive(serde::Serialize)]
@@ -54,9 +76,25 @@ impl ViewerSocket {
             store,
             last_seen: Instant::now(),
             frames: Assembler::new(max_frame_bytes),
-            held: Some(Vec::new()),
+            pages: None,
+            reading: false,
+            held: Vec::new(),
+            live: false,
             ended,
+            in_flight: VecDeque::new(),
+            sent_bytes: 0,
+            acked_bytes: 0,
         }
+    }
+
+    fn unacked(&self) -> usize {
+        self.sent_bytes - self.acked_bytes
+    }
+
+    fn send_events(&mut self, ctx: &mut WebsocketContext<Self>, frame: &str, last_seq: u64) {
+        ctx.text(frame);
+        self.sent_bytes += frame.len();
+        self.in_flight.push_back((last_seq, self.sent_bytes));
     }
 
     fn begin(
@@ -74,13 +112,60 @@ impl ViewerSocket {
         }) {
             ctx.text(text);
         }
-        ctx.add_stream(history::pages(
+        self.pages = Some(Box::pin(history::pages(
             self.store.clone(),
             self.id.to_string(),
             start_seq,
             stored_before,
             buffered,
-        ));
+        )));
+        self.pump(ctx);
+    }
+
+    /// Sends the next history page if the window allows; switches to live after the last.
+    fn pump(&mut self, ctx: &mut WebsocketContext<Self>) {
+        if self.reading || self.unacked() >= HISTORY_WINDOW {
+            return;
+        }
+        let Some(pages) = self.pages.take() else {
+            return;
+        };
+        self.reading = true;
+        ctx.spawn(
+            pages
+                .into_future()
+                .into_actor(self)
+                .map(|(page, rest), act, ctx| {
+                    act.reading = false;
+                    match page {
+                        Some(Ok(page)) => {
+                            if let Some(last) = page.last() {
+                                let frame = events_frame(page.iter().map(|e| &**e));
+                                act.send_events(ctx, &frame, last.seq);
+                            }
+                            act.pages = Some(rest);
+                            act.pump(ctx);
+                        }
+                        Some(Err(e)) => {
+                            log::error!("viewer {}: reading history failed: {e}", act.id);
+                            close_with(ctx, &e);
+                        }
+                        None => act.go_live(ctx),
+                    }
+                }),
+        );
+    }
+
+    fn go_live(&mut self, ctx: &mut WebsocketContext<Self>) {
+        self.live = true;
+        for (frame, seq) in std::mem::take(&mut self.held) {
+            self.send_events(ctx, &frame, seq);
+        }
+        if self.ended {
+            self.finish(ctx);
+        } else {
+            ctx.text("{\"type\":\"live\"}");
+        }
     }
 
     fn finish(&mut self, ctx: &mut WebsocketContext<Self>) {
@@ -90,6 +175,17 @@ impl ViewerSocket {
             description: Some("session ended".into()),
         }));
         ctx.stop();
+    }
+
+    fn on_ack(&mut self, seq: u64, ctx: &mut WebsocketContext<Self>) {
+        while let Some(&(last, bytes)) = self.in_flight.front() {
+            if last > seq {
+                break;
+            }
+            self.acked_bytes = bytes;
+            self.in_flight.pop_front();
+        }
+        self.pump(ctx);
     }
 }
 
@@ -111,13 +207,18 @@ impl Actor for ViewerSocket {
                 });
                 ctx.wait(subscribe.into_actor(self).map(|res, act, ctx| {
                     match res.map_err(Error::from).and_then(|r| r) {
-                        Ok(sub) => act.begin(
-                            ctx,
-                            &sub.info,
-                            sub.start_seq,
-                            Some(sub.stored_before),
-                            sub.buffered,
-                        ),
+                        Ok(sub) => {
+                            act.begin(
+                                ctx,
+                                &sub.info,
+                                sub.start_seq,
+                                Some(sub.stored_before),
+                                sub.buffered,
+                            );
+                            if let Some(clock) = sub.clock {
+                                ctx.text(&*clock);
+                            }
+                        }
                         Err(e) => close_with(ctx, &e),
                     }
                 }));
@@ -128,31 +229,6 @@ impl Actor for ViewerSocket {
     fn stopped(&mut self, _: &mut Self::Context) {
         if let Source::Active(session, _) = &self.source {
             session.do_send(Unsubscribe { conn: self.conn });
-        }
-    }
-}
-
-/// History pages, in order.
-impl StreamHandler<Result<Vec<SharedEvent>>> for ViewerSocket {
-    fn handle(&mut self, page: Result<Vec<SharedEvent>>, ctx: &mut Self::Context) {
-        match page {
-            Ok(page) if page.is_empty() => {}
-            Ok(page) => ctx.text(events_frame(page.iter().map(|e| &**e))),
-            Err(e) => {
-                log::error!("viewer {}: reading history failed: {e}", self.id);
-                close_with(ctx, &e);
-            }
-        }
-    }
-
-    fn finished(&mut self, ctx: &mut Self::Context) {
-        for frame in self.held.take().unwrap_or_default() {
-            ctx.text(&*frame);
-        }
-        if self.ended {
-            self.finish(ctx);
-        } else {
-            ctx.text("{\"type\":\"live\"}");
         }
     }
 }
@@ -168,9 +244,10 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ViewerSocket {
                 Ok(ClientMessage::Ping { id, client_time }) => {
                     ctx.text(pong_frame(&id, client_time, now_ms()));
                 }
-                Ok(ClientMessage::Events { .. }) => close_with(
+                Ok(ClientMessage::Ack { seq }) => self.on_ack(seq, ctx),
+                Ok(ClientMessage::Events { .. } | ClientMessage::Clock { .. }) => close_with(
                     ctx,
-                    &Error::InvalidFrame("viewers cannot send events".into()),
+                    &Error::InvalidFrame("viewers send only ping and ack".into()),
                 ),
                 Err(e) => close_with(ctx, &e),
             },
@@ -192,11 +269,28 @@ impl Handler<ToViewer> for ViewerSocket {
     type Result = ();
 
     fn handle(&mut self, msg: ToViewer, ctx: &mut Self::Context) {
-        match (msg, self.held.as_mut()) {
-            (ToViewer::Frame(f), Some(held)) => held.push(f),
-            (ToViewer::Frame(f), None) => ctx.text(&*f),
-            (ToViewer::Ended, Some(_)) => self.ended = true,
-            (ToViewer::Ended, None) => self.finish(ctx),
+        match msg {
+            ToViewer::Frame(frame, seq) if self.live => {
+                self.send_events(ctx, &frame, seq);
+                if self.unacked() > MAX_UNACKED {
+                    log::warn!(
+                        "viewer of {} is {} bytes behind; disconnecting",
+                        self.id,
+                        self.unacked()
+                    );
+                    close_with(ctx, &Error::ViewerTooSlow);
+                }
+            }
+            ToViewer::Frame(frame, seq) => {
+                self.held.push((frame, seq));
+                let held: usize = self.held.iter().map(|(f, _)| f.len()).sum();
+                if held > MAX_UNACKED {
+                    close_with(ctx, &Error::ViewerTooSlow);
+                }
+            }
+            ToViewer::Clock(frame) => ctx.text(&*frame),
+            ToViewer::Ended if self.live => self.finish(ctx),
+            ToViewer::Ended => self.ended = true,
         }
     }
 }

@@ -165,7 +165,10 @@ impl Hub {
             .connect()
             .await
         {
-            Ok((_, framed)) => Ok(Ws { framed }),
+            Ok((_, framed)) => Ok(Ws {
+                framed,
+                acking: false,
+            }),
             Err(awc::error::WsClientError::InvalidResponseStatus(s)) => {
                 let (status, body) = self.get(path).await;
                 assert_eq!(status, s.as_u16());
@@ -197,6 +200,8 @@ impl Hub {
 
 pub struct Ws {
     framed: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>,
+    /// Acknowledge every events batch, as a real viewer does (flow control).
+    pub acking: bool,
 }
 
 #[derive(Debug)]
@@ -230,12 +235,25 @@ impl Ws {
 
     /// The next JSON message or the close; panics after `WAIT`.
     pub async fn next(&mut self) -> Got {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let frame = tokio::time::timeout(WAIT, self.framed.next())
+            let frame = tokio::time::timeout_at(deadline, self.framed.next())
                 .await
                 .expect("timed out waiting for a frame");
             match frame {
-                Some(Ok(Frame::Text(t))) => return Got::Json(serde_json::from_slice(&t).unwrap()),
+                Some(Ok(Frame::Text(t))) => {
+                    let v: Value = serde_json::from_slice(&t).unwrap();
+                    if self.acking && v["type"] == "events" {
+                        if let Some(last) = v["events"].as_array().and_then(|a| a.last()) {
+                            let ack = serde_json::json!({"type": "ack", "seq": last["seq"]});
+                            self.framed
+                                .send(Message::Text(ack.to_string().into()))
+                                .await
+                                .unwrap();
+                        }
+                    }
+                    return Got::Json(v);
+                }
                 Some(Ok(Frame::Close(reason))) => {
                     return Got::Closed(
                         reason.map(|r| (u16::from(r.code), r.description.unwrap_or_default())),

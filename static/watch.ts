@@ -1,0 +1,323 @@
+// Watch page: one session, live with the least delay (and rewind), or as a recording, from /ws/watch/{id}.
+
+import { Replayer, type eventWithTime } from 'rrweb';
+import { ClockSync, type PongMessage } from '../recorder-js/src/clock';
+import { ReconnectingSocket, el, fmtDuration, wsUrl, type Session } from './common';
+
+interface Rec { seq: number; hub_time: number; event: eventWithTime }
+type State = 'live' | 'paused' | 'replay';
+type WatchMsg =
+  | { type: 'session'; session: Session; start_seq: number }
+  | { type: 'events'; events: Rec[] }
+  | { type: 'live' } | { type: 'end' }
+  | PongMessage
+  | { type: 'error'; error: string; message?: string };
+
+// Small enough to be invisible, large enough to absorb jitter between consecutive live events.
+const PLAYBACK_BUFFER_MS = 30;
+const EVENT_META = 4;
+const EVENT_FULL_SNAPSHOT = 2;
+const CLOSE_NOT_FOUND = 4404;
+
+const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');
+const query = new URLSearchParams(location.search);
+const initialT = query.has('t') ? Math.max(0, Number(query.get('t')) || 0) : null;
+
+const $ = <T extends HTMLElement>(testid: string) => document.querySelector(`[data-testid="${testid}"]`) as T;
+const player = $<HTMLDivElement>('player');
+const timeline = $<HTMLInputElement>('timeline');
+const playToggle = $<HTMLButtonElement>('play-toggle');
+const goLiveBtn = $<HTMLButtonElement>('go-live');
+const copyBtn = $<HTMLButtonElement>('copy-link');
+const speedSel = document.getElementById('speed') as HTMLSelectElement;
+const skipBox = document.getElementById('skip') as HTMLInputElement;
+const timeLabel = document.getElementById('time')!;
+const statusEl = document.getElementById('status')!;
+const badgeSlot = document.getElementById('badge-slot')!;
+document.getElementById('session-id')!.textContent = sessionId;
+
+// Every event received, ordered by seq, so that rewinding never needs the network when history is complete.
+const recs: Rec[] = [];
+const seen = new Set<number>();
+let historyComplete = false;
+let historyLoad: Promise<void> | null = null;
+/** Whether the main socket's stream began at the session's first event (from=start, or an ended session). */
+let streamIsFull = false;
+
+let session: Session | null = null;
+let ended = false;
+let started = false;
+let state: State = 'paused';
+let replayer: Replayer | null = null;
+/** Timestamp of the first event the current replayer holds (its time 0). */
+let replayerFirstTs = 0;
+// Live-mode bookkeeping: the replayer's clock runs at liveBase + elapsed since liveT0 + liveLead.
+let liveBase = 0;
+let liveT0 = 0;
+let liveLead = 0;
+let lastFedSeq = 0;
+let dims = { width: 0, height: 0 };
+
+const sessionStart = () => session?.first_event_ts ?? recs[0]?.event.timestamp ?? 0;
+const lastTs = () => recs[recs.length - 1]?.event.timestamp ?? sessionStart();
+const liveNow = () => liveBase + performance.now() - liveT0 + liveLead;
+
+function currentAbs(): number {
+  if (!replayer) return lastTs();
+  if (state === 'live') return liveNow();
+  try { return replayerFirstTs + replayer.getCurrentTime(); } catch { return replayerFirstTs; }
+}
+const currentTimeMs = () => Math.max(0, currentAbs() - sessionStart());
+
+function setStatus(text: string): void { statusEl.textContent = text; statusEl.hidden = !text; }
+
+/** Insert in seq order; returns false for a duplicate (history and live overlap on purpose). */
+function ingest(r: Rec): boolean {
+  if (seen.has(r.seq)) return false;
+  seen.add(r.seq);
+  let i = recs.length;
+  while (i > 0 && recs[i - 1].seq > r.seq) i--;
+  recs.splice(i, 0, r);
+  if (state === 'live') {
+    if (!replayer && r.event.type === EVENT_FULL_SNAPSHOT) goLive();
+    else if (replayer && r.seq > lastFedSeq) feedLive(r);
+  } else if (replayer && r.event.timestamp >= replayerFirstTs) {
+    // The recording being replayed keeps growing while the session is live.
+    replayer.addEvent(r.event);
+  }
+  return true;
+}
+
+function destroyReplayer(): void {
+  if (!replayer) return;
+  try { replayer.destroy(); } catch { /* already torn down */ }
+  replayer = null;
+  player.replaceChildren();
+}
+
+function wire(r: Replayer): void {
+  r.on('resize', (d) => { dims = d as typeof dims; fit(); });
+  r.on('finish', () => {
+    // Seeking to the end while paused also "finishes"; only a playing recording moves on.
+    if (replayer !== r || state !== 'replay') return;
+    // Playing to the end of a live session is the same as going live.
+    if (session?.active && !ended) goLive();
+    else state = 'paused';
+    render();
+  });
+  replayer = r;
+}
+
+/** Index where the newest Meta + FullSnapshot pair starts: the only safe point to start a live replayer. */
+function latestSnapshotIndex(): number {
+  for (let i = recs.length - 1; i >= 0; i--) {
+    if (recs[i].event.type !== EVENT_FULL_SNAPSHOT) continue;
+    return i > 0 && recs[i - 1].event.type === EVENT_META ? i - 1 : i;
+  }
+  return -1;
+}
+
+function goLive(): void {
+  destroyReplayer();
+  state = 'live';
+  const start = latestSnapshotIndex();
+  if (start < 0) { setStatus('Waiting for the first snapshot…'); render(); return; }
+  setStatus('');
+  const batch = recs.slice(start);
+  const r = new Replayer([], { root: player, liveMode: true, showWarning: false, mouseTail: false });
+  // Baseline from the recorded timestamps, never the viewer's clock (the visitor's may be minutes off):
+  // everything held so far is in the past and is applied at once, from the snapshot on.
+  liveBase = batch[batch.length - 1].event.timestamp + 1;
+  liveT0 = performance.now();
+  liveLead = 0;
+  r.startLive(liveBase);
+  replayerFirstTs = batch[0].event.timestamp;
+  for (const b of batch) r.addEvent(b.event);
+  lastFedSeq = batch[batch.length - 1].seq;
+  wire(r);
+  render();
+}
+
+function feedLive(r: Rec): void {
+  replayer!.addEvent(r.event);
+  lastFedSeq = r.seq;
+  // Keep the replayer's clock at most PLAYBACK_BUFFER_MS behind the newest event: after a quiet spell
+  // (or a late join) it would otherwise wait as long as the gap before showing anything.
+  const behind = r.event.timestamp - PLAYBACK_BUFFER_MS - liveNow();
+  if (behind > 0) {
+    liveLead += behind;
+    replayer!.timer.timeOffset += behind;
+  }
+}
+
+/** Play (or hold) the recording at `ms` from the session's start. */
+async function openReplay(ms: number, play: boolean): Promise<void> {
+  const target = sessionStart() + ms;
+  if (!historyComplete && !(recs.length && recs[0].event.timestamp <= target)) {
+    setStatus('Loading history…');
+    await loadHistory();
+    setStatus('');
+  }
+  const reuse = replayer && state !== 'live' && replayerFirstTs <= target;
+  if (!reuse) {
+    destroyReplayer();
+    if (recs.length < 2) { setStatus('Nothing recorded yet.'); render(); return; }
+    const events = recs.map((r) => r.event);
+    replayerFirstTs = events[0].timestamp;
+    wire(new Replayer(events, { root: player, speed: Number(speedSel.value), skipInactive: skipBox.checked, showWarning: false, mouseTail: false }));
+  }
+  const offset = Math.max(0, target - replayerFirstTs);
+  if (play) { replayer!.play(offset); state = 'replay'; } else { replayer!.pause(offset); state = 'paused'; }
+  render();
+}
+
+/** A second socket from the session's first event; merged by seq, closed once it reaches live or end. */
+function loadHistory(): Promise<void> {
+  if (historyComplete) return Promise.resolve();
+  return (historyLoad ??= new Promise<void>((resolve) => {
+    const ws = new WebSocket(wsUrl(`/ws/watch/${encodeURIComponent(sessionId)}?from=start`));
+    const finish = (complete: boolean) => {
+      historyComplete ||= complete;
+      historyLoad = null;
+      ws.onclose = null;
+      if (ws.readyState <= WebSocket.OPEN) ws.close(1000);
+      resolve();
+    };
+    ws.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data) as WatchMsg;
+      if (msg.type === 'events') msg.events.forEach(ingest);
+      else if (msg.type === 'live' || msg.type === 'end') finish(true);
+    };
+    ws.onclose = () => finish(false);
+  }));
+}
+
+// The viewer's own clock offset to the hub; the latency display (another change) builds on it.
+const clock = new ClockSync((m) => main.send(m));
+let mainFrom = initialT !== null ? 'start' : 'live';
+
+const main = new ReconnectingSocket(
+  () => `${wsUrl(`/ws/watch/${encodeURIComponent(sessionId)}`)}?from=${mainFrom}`,
+  {
+    onOpen: () => clock.start(),
+    onMessage: (msg: WatchMsg) => onMain(msg),
+    onClose: (code) => {
+      clock.stop();
+      if (code === CLOSE_NOT_FOUND) { setStatus('Session not found.'); return false; }
+      if (ended) return false;
+      // Resume at the snapshot before the last event held: an overlap (dropped by seq), never a gap.
+      if (recs.length) mainFrom = String(Math.max(0, Math.floor(lastTs() - sessionStart())));
+    },
+  },
+);
+
+function onMain(msg: WatchMsg): void {
+  switch (msg.type) {
+    case 'session':
+      session = msg.session;
+      // For an ended session the hub treats from=live as from=start: the whole recording, then `end`.
+      streamIsFull = mainFrom === 'start' || (mainFrom === 'live' && !session.active);
+      if (!session.active) ended = true;
+      break;
+    case 'events':
+      msg.events.forEach(ingest);
+      break;
+    case 'live':
+      if (streamIsFull) historyComplete = true;
+      if (!started) void begin();
+      break;
+    case 'end':
+      ended = true;
+      if (session) session.active = false;
+      if (streamIsFull) historyComplete = true;
+      if (!started) void begin();
+      else if (state === 'live') void openReplay(currentTimeMs(), false);
+      break;
+    case 'pong':
+      clock.onPong(msg);
+      break;
+    case 'error':
+      setStatus(`${msg.error}: ${msg.message ?? ''}`);
+      break;
+  }
+  render();
+}
+
+async function begin(): Promise<void> {
+  started = true;
+  if (!ended && initialT === null) return goLive();
+  await openReplay(initialT ?? 0, initialT === null);
+}
+
+// ---- controls ----
+
+let dragging = false;
+let stateAtDrag: State = 'paused';
+timeline.addEventListener('input', () => {
+  if (!dragging) stateAtDrag = state;
+  dragging = true;
+  timeLabel.textContent = `${fmtDuration(Number(timeline.value))} / ${fmtDuration(Number(timeline.max))}`;
+});
+timeline.addEventListener('change', () => {
+  dragging = false;
+  void openReplay(Number(timeline.value), stateAtDrag !== 'paused');
+});
+playToggle.addEventListener('click', () => {
+  if (state === 'live') void openReplay(currentTimeMs(), false);
+  else if (state === 'replay') { replayer?.pause(); state = 'paused'; }
+  else void openReplay(currentTimeMs(), true);
+  render();
+});
+goLiveBtn.addEventListener('click', goLive);
+speedSel.addEventListener('change', () => { if (state !== 'live') replayer?.setConfig({ speed: Number(speedSel.value) }); });
+skipBox.addEventListener('change', () => { if (state !== 'live') replayer?.setConfig({ skipInactive: skipBox.checked }); });
+copyBtn.addEventListener('click', async () => {
+  const link = `${location.origin}/sessions/${encodeURIComponent(sessionId)}?t=${Math.round(currentTimeMs())}`;
+  copyBtn.dataset.link = link;
+  try {
+    await navigator.clipboard.writeText(link);
+    copyBtn.textContent = 'Copied';
+  } catch {
+    // Clipboard needs a secure context; show the link to copy by hand instead.
+    window.prompt('Link to this moment', link);
+  }
+  setTimeout(() => (copyBtn.textContent = 'Copy link to this moment'), 1500);
+});
+
+function fit(): void {
+  const wrapper = player.querySelector<HTMLElement>('.replayer-wrapper');
+  if (!wrapper || !dims.width || !dims.height) return;
+  const scale = Math.min(player.clientWidth / dims.width, player.clientHeight / dims.height);
+  wrapper.style.transform = `scale(${scale})`;
+  wrapper.style.left = `${Math.max(0, (player.clientWidth - dims.width * scale) / 2)}px`;
+}
+new ResizeObserver(fit).observe(player);
+
+function render(): void {
+  const isLive = !!session?.active && !ended;
+  const badge = badgeSlot.querySelector('[data-testid="live-badge"]');
+  if (isLive && !badge) badgeSlot.append(el('span', { class: 'badge', 'data-testid': 'live-badge' }, 'LIVE'));
+  if (!isLive && badge) badge.remove();
+  goLiveBtn.disabled = !isLive || state === 'live';
+  playToggle.textContent = state === 'replay' ? 'Pause' : state === 'live' ? 'Pause' : 'Play';
+  playToggle.dataset.state = state;
+  document.body.dataset.state = state;
+  const now = currentTimeMs();
+  const max = Math.max(now, lastTs() - sessionStart());
+  if (!dragging) {
+    timeline.max = String(Math.round(max));
+    timeline.value = String(Math.round(now));
+    timeLabel.textContent = `${fmtDuration(now)} / ${fmtDuration(max)}`;
+  }
+}
+setInterval(render, 100);
+render();
+
+(window as unknown as { __streamdom: unknown }).__streamdom = {
+  get replayer() { return replayer; },
+  get state() { return state; },
+  get session() { return session; },
+  get events() { return recs; },
+  clock,
+  currentTimeMs,
+};
