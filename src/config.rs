@@ -33,7 +33,7 @@ pub struct Config {
 
     /// Bytes of already-durable history a session keeps in memory for late viewers (from its
     /// latest full snapshot on); older durable events are read back from the database.
-    #[arg(long, env = "STREAMDOM_BUFFER_MAX_BYTES", default_value_t = 32 * MIB)]
+    #[arg(long, env = "STREAMDOM_BUFFER_MAX_BYTES", default_value_t = 4 * MIB)]
     pub buffer_max_bytes: usize,
 
     /// Bytes of not-yet-durable events a session may hold; past it the recorder is told to
