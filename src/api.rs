@@ -194,37 +194,43 @@ async fn get_events(
         }
     };
     let mut left = q.limit.unwrap_or(usize::MAX);
-    let mut first = true;
-    let body = history::pages(
+    let mut wrote_any = false;
+    let pages = history::pages(
         state.store.clone(),
         id.to_string(),
         from,
         stored_before,
         buffered,
-    )
-    .map(move |page| {
-        let page = page?;
-        let mut out = String::new();
-        if first {
-            out.push('[');
-        }
-        for e in page.iter().take(left) {
-            if !first {
-                out.push(',');
+    );
+    // Stop reading pages once `limit` events are out; the array is closed after the last one.
+    let events = pages.scan((), move |_, page| {
+        let item = match page {
+            _ if left == 0 => None,
+            Err(e) => Some(Err(e)),
+            Ok(page) => {
+                let mut out = String::new();
+                for e in page.iter().take(left) {
+                    if wrote_any {
+                        out.push(',');
+                    }
+                    wrote_any = true;
+                    if envelope {
+                        e.write_envelope(&mut out);
+                    } else {
+                        out.push_str(&e.json);
+                    }
+                }
+                left = left.saturating_sub(page.len());
+                Some(Ok(web::Bytes::from(out)))
             }
-            first = false;
-            if envelope {
-                e.write_envelope(&mut out);
-            } else {
-                out.push_str(&e.json);
-            }
-        }
-        left = left.saturating_sub(page.len());
-        Ok::<_, Error>(web::Bytes::from(out))
-    })
-    .chain(futures_util::stream::once(async {
-        Ok(web::Bytes::from_static(b"]"))
-    }));
+        };
+        std::future::ready(item)
+    });
+    let body = futures_util::stream::once(async { Ok(web::Bytes::from_static(b"[")) })
+        .chain(events)
+        .chain(futures_util::stream::once(async {
+            Ok::<_, Error>(web::Bytes::from_static(b"]"))
+        }));
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .streaming(body))

@@ -234,5 +234,11 @@ async fn ended_session_replays_history_then_end_marker(backend: Backend) {
         .get(&format!("/api/sessions/{id}/events?after_seq=5&limit=3"))
         .await;
     assert_eq!(page1, json!([events[5], events[6], events[7]]));
+    let (_, past_end) = hub
+        .get(&format!("/api/sessions/{id}/events?after_seq=24"))
+        .await;
+    assert_eq!(past_end, json!([]));
+    let (_, whole) = hub.get(&format!("/api/sessions/{id}/events")).await;
+    assert_eq!(whole, json!(events));
 }
 both!(ended_session_replays_history_then_end_marker);
