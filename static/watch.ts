@@ -18,6 +18,8 @@ const PLAYBACK_BUFFER_MS = 30;
 const EVENT_META = 4;
 const EVENT_FULL_SNAPSHOT = 2;
 const CLOSE_NOT_FOUND = 4404;
+// The hub cut this viewer for falling too far behind (`viewer_too_slow`): resume at the newest snapshot.
+const CLOSE_TOO_SLOW = 4408;
 
 const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');
 const query = new URLSearchParams(location.search);
@@ -41,6 +43,8 @@ const recs: Rec[] = [];
 const seen = new Set<number>();
 let historyComplete = false;
 let historyLoad: Promise<void> | null = null;
+/** `recs` may miss events in the middle (after a `viewer_too_slow` reconnect) until history is reloaded. */
+let gapped = false;
 /** Whether the main socket's stream began at the session's first event (from=start, or an ended session). */
 let streamIsFull = false;
 
@@ -153,7 +157,7 @@ function feedLive(r: Rec): void {
 /** Play (or hold) the recording at `ms` from the session's start. */
 async function openReplay(ms: number, play: boolean): Promise<void> {
   const target = sessionStart() + ms;
-  if (!historyComplete && !(recs.length && recs[0].event.timestamp <= target)) {
+  if (!historyComplete && (gapped || !(recs.length && recs[0].event.timestamp <= target))) {
     setStatus('Loading history…');
     await loadHistory();
     setStatus('');
@@ -171,6 +175,15 @@ async function openReplay(ms: number, play: boolean): Promise<void> {
   render();
 }
 
+/**
+ * Flow control: the hub sends history only while less than 4 MiB is unacknowledged, and cuts a live
+ * viewer 32 MiB behind; acknowledging each batch once it is handled keeps both moving.
+ */
+function ack(send: (m: { type: 'ack'; seq: number }) => void, events: Rec[]): void {
+  const last = events[events.length - 1];
+  if (last) send({ type: 'ack', seq: last.seq });
+}
+
 /** A second socket from the session's first event; merged by seq, closed once it reaches live or end. */
 function loadHistory(): Promise<void> {
   if (historyComplete) return Promise.resolve();
@@ -178,6 +191,7 @@ function loadHistory(): Promise<void> {
     const ws = new WebSocket(wsUrl(`/ws/watch/${encodeURIComponent(sessionId)}?from=start`));
     const finish = (complete: boolean) => {
       historyComplete ||= complete;
+      if (complete) gapped = false;
       historyLoad = null;
       ws.onclose = null;
       if (ws.readyState <= WebSocket.OPEN) ws.close(1000);
@@ -185,8 +199,10 @@ function loadHistory(): Promise<void> {
     };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data) as WatchMsg;
-      if (msg.type === 'events') msg.events.forEach(ingest);
-      else if (msg.type === 'live' || msg.type === 'end') finish(true);
+      if (msg.type === 'events') {
+        msg.events.forEach(ingest);
+        ack((m) => ws.send(JSON.stringify(m)), msg.events);
+      } else if (msg.type === 'live' || msg.type === 'end') finish(true);
     };
     ws.onclose = () => finish(false);
   }));
@@ -205,6 +221,13 @@ const main = new ReconnectingSocket(
       clock.stop();
       if (code === CLOSE_NOT_FOUND) { setStatus('Session not found.'); return false; }
       if (ended) return false;
+      if (code === CLOSE_TOO_SLOW) {
+        // Skipping ahead leaves a hole in `recs`; rewinding fetches the whole history again.
+        mainFrom = 'live';
+        historyComplete = false;
+        gapped = true;
+        return;
+      }
       // Resume at the snapshot before the last event held: an overlap (dropped by seq), never a gap.
       if (recs.length) mainFrom = String(Math.max(0, Math.floor(lastTs() - sessionStart())));
     },
@@ -221,6 +244,7 @@ function onMain(msg: WatchMsg): void {
       break;
     case 'events':
       msg.events.forEach(ingest);
+      ack((m) => main.send(m), msg.events);
       break;
     case 'live':
       if (streamIsFull) historyComplete = true;

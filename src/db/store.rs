@@ -116,6 +116,9 @@ struct NewChunk<'a> {
     data: &'a [u8],
 }
 
+/// Rows per multi-row INSERT: well under both backends' limits on bound parameters.
+const INSERT_ROWS: usize = 500;
+
 /// What one flush writes for one session: its new events and what they change in its row.
 #[derive(Debug)]
 pub struct SessionWrite<'a> {
@@ -199,26 +202,31 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
         .iter()
         .map(|w| chunk::encode(w.events.iter().map(|e| &**e)))
         .collect::<Result<Vec<_>>>()?;
+    let mut chunks = Vec::with_capacity(writes.len());
+    for (w, (data, raw_len)) in writes.iter().zip(&encoded) {
+        let (Some(first), Some(last)) = (w.events.first(), w.events.last()) else {
+            continue;
+        };
+        let meta = w.events.iter().rev().find(|e| e.kind == crate::event::META);
+        chunks.push(NewChunk {
+            session_id: w.session_id,
+            first_seq: first.seq as i64,
+            last_seq: last.seq as i64,
+            first_ts: first.ts,
+            last_ts: last.ts,
+            event_count: w.events.len() as i32,
+            meta_seq: meta.map(|m| m.seq as i64),
+            meta_ts: meta.map(|m| m.ts),
+            raw_len: i32::try_from(*raw_len).map_err(Error::internal)?,
+            data,
+        });
+    }
     conn.transaction(|conn| {
+        insert_chunks(conn, &chunks)?;
         for (w, (data, raw_len)) in writes.iter().zip(&encoded) {
             let (Some(first), Some(last)) = (w.events.first(), w.events.last()) else {
                 continue;
             };
-            let meta = w.events.iter().rev().find(|e| e.kind == crate::event::META);
-            diesel::insert_into(event_chunks::table)
-                .values(NewChunk {
-                    session_id: w.session_id,
-                    first_seq: first.seq as i64,
-                    last_seq: last.seq as i64,
-                    first_ts: first.ts,
-                    last_ts: last.ts,
-                    event_count: w.events.len() as i32,
-                    meta_seq: meta.map(|m| m.seq as i64),
-                    meta_ts: meta.map(|m| m.ts),
-                    raw_len: i32::try_from(*raw_len).map_err(Error::internal)?,
-                    data,
-                })
-                .execute(conn)?;
             let target = sessions::table.find(w.session_id);
             diesel::update(target)
                 .set((
@@ -250,6 +258,21 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
             .map(|(data, raw)| (data.len() as i64, *raw as i64))
             .collect())
     })
+}
+
+/// Multi-row inserts, one statement per few hundred sessions instead of one each. Diesel builds
+/// them per backend, so this is the one query that matches on the connection.
+fn insert_chunks(conn: &mut DbConn, rows: &[NewChunk<'_>]) -> Result<()> {
+    for part in rows.chunks(INSERT_ROWS) {
+        let insert = diesel::insert_into(event_chunks::table).values(part);
+        match conn {
+            #[cfg(feature = "postgres")]
+            DbConn::Pg(c) => insert.execute(c)?,
+            #[cfg(feature = "sqlite")]
+            DbConn::Sqlite(c) => insert.execute(c)?,
+        };
+    }
+    Ok(())
 }
 
 pub fn end_session(conn: &mut DbConn, id: &str, ended_at: i64) -> Result<()> {
