@@ -59,11 +59,40 @@ where
 }
 
 /// A complete client message, reassembled from continuation frames when needed.
-pub enum Incoming {
+enum Incoming {
     Text(String),
     Binary,
     Nothing,
     Close,
+}
+
+/// Handles one socket frame the way every StreamDOM socket does (pongs, reassembly, closes,
+/// refusing binary and oversized messages) and returns the text of a complete message.
+pub fn read_text<A>(
+    frames: &mut Assembler,
+    msg: Result<ws::Message, ProtocolError>,
+    ctx: &mut WebsocketContext<A>,
+) -> Option<String>
+where
+    A: actix::Actor<Context = WebsocketContext<A>>,
+{
+    if let Ok(ws::Message::Ping(p)) = &msg {
+        ctx.pong(p);
+    }
+    match frames.push(msg) {
+        Ok(Incoming::Text(text)) => return Some(text),
+        Ok(Incoming::Binary) => close_with(
+            ctx,
+            &Error::InvalidFrame("frames are JSON text, not binary".into()),
+        ),
+        Ok(Incoming::Close) => {
+            ctx.close(None);
+            ctx.stop();
+        }
+        Ok(Incoming::Nothing) => {}
+        Err(e) => close_with(ctx, &e),
+    }
+    None
 }
 
 /// Turns socket frames into whole messages, enforcing the size limit across fragments.
@@ -80,7 +109,7 @@ impl Assembler {
         }
     }
 
-    pub fn push(&mut self, frame: Result<ws::Message, ProtocolError>) -> Result<Incoming, Error> {
+    fn push(&mut self, frame: Result<ws::Message, ProtocolError>) -> Result<Incoming, Error> {
         use actix_http::ws::Item;
         use ws::Message;
         let msg = frame.map_err(|e| match e {

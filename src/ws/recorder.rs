@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Instant};
 use actix::prelude::*;
 use actix_web_actors::ws::{self, WebsocketContext};
 
-use super::{close_with, next_conn_id, start_heartbeat, Assembler, Incoming};
+use super::{close_with, next_conn_id, read_text, start_heartbeat, Assembler};
 use crate::{
     error::Error,
     event::{now_ms, parse_client_message, pong_frame, ClientMessage},
@@ -97,21 +97,8 @@ impl Actor for RecorderSocket {
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for RecorderSocket {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_seen = Instant::now();
-        if let Ok(ws::Message::Ping(p)) = &msg {
-            ctx.pong(p);
-        }
-        match self.frames.push(msg) {
-            Ok(Incoming::Text(text)) => self.on_text(&text, ctx),
-            Ok(Incoming::Binary) => close_with(
-                ctx,
-                &Error::InvalidFrame("frames are JSON text, not binary".into()),
-            ),
-            Ok(Incoming::Close) => {
-                ctx.close(None);
-                ctx.stop();
-            }
-            Ok(Incoming::Nothing) => {}
-            Err(e) => close_with(ctx, &e),
+        if let Some(text) = read_text(&mut self.frames, msg, ctx) {
+            self.on_text(&text, ctx);
         }
     }
 }

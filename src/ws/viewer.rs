@@ -13,7 +13,7 @@ use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
 use futures_util::{Stream, StreamExt};
 
-use super::{close_with, next_conn_id, start_heartbeat, Assembler, Incoming};
+use super::{close_with, next_conn_id, read_text, start_heartbeat, Assembler};
 use crate::{
     db::store::{SessionInfo, Store},
     error::{Error, Result},
@@ -236,30 +236,18 @@ impl Actor for ViewerSocket {
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ViewerSocket {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_seen = Instant::now();
-        if let Ok(ws::Message::Ping(p)) = &msg {
-            ctx.pong(p);
-        }
-        match self.frames.push(msg) {
-            Ok(Incoming::Text(text)) => match parse_client_message(&text, now_ms()) {
-                Ok(ClientMessage::Ping { id, client_time }) => {
-                    ctx.text(pong_frame(&id, client_time, now_ms()));
-                }
-                Ok(ClientMessage::Ack { seq }) => self.on_ack(seq, ctx),
-                Ok(ClientMessage::Events { .. } | ClientMessage::Clock { .. }) => close_with(
-                    ctx,
-                    &Error::InvalidFrame("viewers send only ping and ack".into()),
-                ),
-                Err(e) => close_with(ctx, &e),
-            },
-            Ok(Incoming::Binary) => close_with(
-                ctx,
-                &Error::InvalidFrame("frames are JSON text, not binary".into()),
-            ),
-            Ok(Incoming::Close) => {
-                ctx.close(None);
-                ctx.stop();
+        let Some(text) = read_text(&mut self.frames, msg, ctx) else {
+            return;
+        };
+        match parse_client_message(&text, now_ms()) {
+            Ok(ClientMessage::Ping { id, client_time }) => {
+                ctx.text(pong_frame(&id, client_time, now_ms()));
             }
-            Ok(Incoming::Nothing) => {}
+            Ok(ClientMessage::Ack { seq }) => self.on_ack(seq, ctx),
+            Ok(ClientMessage::Events { .. } | ClientMessage::Clock { .. }) => close_with(
+                ctx,
+                &Error::InvalidFrame("viewers send only ping and ack".into()),
+            ),
             Err(e) => close_with(ctx, &e),
         }
     }
