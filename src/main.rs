@@ -1,4 +1,6 @@
-//! The `streamdom` binary: `streamdom serve` runs the hub.
+//! The `streamdom` binary: `streamdom serve` runs the hub, `streamdom bench` measures one.
+
+mod bench;
 
 use clap::{Parser, Subcommand};
 use streamdom::config::Config;
@@ -17,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run the hub: recorder and viewer sockets, the API and the dashboard.
     Serve(Config),
+    /// Measure a hub under load: live latency, durability, throughput, memory and CPU.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,6 +31,15 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(cfg) => actix_web::rt::System::new().block_on(serve(cfg)),
+        Command::Bench(args) => {
+            return match bench::main(args) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("bench: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

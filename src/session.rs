@@ -56,6 +56,8 @@ pub struct Session {
     clock: Option<Arc<str>>,
     state: State,
     last_feed: Option<Instant>,
+    /// A session-list update is scheduled for the end of the current feed interval.
+    feed_scheduled: bool,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -97,6 +99,7 @@ impl Session {
             clock: None,
             state: State::Active,
             last_feed: None,
+            feed_scheduled: false,
         }
     }
 
@@ -112,6 +115,25 @@ impl Session {
                 self.last_feed = Some(Instant::now());
             }
         }
+    }
+
+    /// Pushes growth at most once per `FEED_INTERVAL`, and always the last change of a burst: it
+    /// goes out when the interval ends, so the list never keeps a stale count or a missing URL.
+    fn publish_growth(&mut self, ctx: &mut Context<Self>) {
+        if self.feed_scheduled {
+            return;
+        }
+        let wait = self
+            .last_feed
+            .map_or(std::time::Duration::ZERO, |t| FEED_INTERVAL.saturating_sub(t.elapsed()));
+        if wait.is_zero() {
+            return self.publish_info(true);
+        }
+        self.feed_scheduled = true;
+        ctx.run_later(wait, |act, _| {
+            act.feed_scheduled = false;
+            act.publish_info(true);
+        });
     }
 
     fn restart_idle_timer(&mut self, ctx: &mut Context<Self>) {
@@ -336,7 +358,7 @@ impl Handler<Ingest> for Session {
             events: fresh,
             url,
         });
-        self.publish_info(false);
+        self.publish_growth(ctx);
         Ok(Ingested {
             accepted,
             received_seq: self.received_seq,

@@ -44,6 +44,7 @@ struct SqlitePragmas;
 
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        #[cfg(feature = "sqlite")]
         #[allow(irrefutable_let_patterns)]
         if let DbConn::Sqlite(c) = conn {
             c.batch_execute(
@@ -54,6 +55,8 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
+        #[cfg(not(feature = "sqlite"))]
+        let _ = conn;
         Ok(())
     }
 }

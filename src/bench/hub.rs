@@ -1,0 +1,255 @@
+//! The hub under test: either spawned here (`streamdom serve` from this very executable, on a
+//! port the OS picks, against a fresh database) or an already running one named by its pid, and
+//! its memory and CPU read from `/proc`.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// How long a spawned hub may take to open its database and listen.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a spawned hub may take to flush and exit after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A database of its own for one run.
+pub enum FreshDb {
+    /// A schema in the given PostgreSQL database, dropped afterwards.
+    Postgres {
+        base: String,
+        schema: String,
+        keep: bool,
+    },
+    /// A SQLite file (plus its -wal/-shm), removed afterwards.
+    Sqlite { path: PathBuf, keep: bool },
+}
+
+impl FreshDb {
+    /// `base` is a PostgreSQL URL or a SQLite path; `tag` makes the run's name unique.
+    pub fn create(base: &str, tag: &str, keep: bool) -> Result<Self, String> {
+        if streamdom::db::is_postgres(base) {
+            let schema = format!("bench_{}_{tag}", std::process::id());
+            pg_execute(base, &format!("CREATE SCHEMA {schema}"))?;
+            return Ok(FreshDb::Postgres {
+                base: base.to_owned(),
+                schema,
+                keep,
+            });
+        }
+        let base = PathBuf::from(base.strip_prefix("sqlite://").unwrap_or(base));
+        let stem = base
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "streamdom-bench".into());
+        let path = base.with_file_name(format!("{stem}-{}-{tag}.db", std::process::id()));
+        Ok(FreshDb::Sqlite { path, keep })
+    }
+
+    /// The URL the hub is given.
+    pub fn url(&self) -> String {
+        match self {
+            FreshDb::Postgres { base, schema, .. } => {
+                let sep = if base.contains('?') { '&' } else { '?' };
+                format!("{base}{sep}options=-csearch_path%3D{schema}")
+            }
+            FreshDb::Sqlite { path, .. } => path.to_string_lossy().into_owned(),
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            FreshDb::Postgres { .. } => "postgres",
+            FreshDb::Sqlite { .. } => "sqlite",
+        }
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        match self {
+            FreshDb::Postgres { keep: true, .. } | FreshDb::Sqlite { keep: true, .. } => {}
+            FreshDb::Postgres { base, schema, .. } => {
+                if let Err(e) = pg_execute(base, &format!("DROP SCHEMA {schema} CASCADE")) {
+                    eprintln!("bench: could not drop schema {schema}: {e}");
+                }
+            }
+            FreshDb::Sqlite { path, .. } => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
+    use diesel::{Connection, RunQueryDsl};
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    diesel::sql_query(sql)
+        .execute(&mut conn)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn pg_execute(_: &str, _: &str) -> Result<(), String> {
+    Err("this build has no PostgreSQL support".into())
+}
+
+/// A hub started by the bench; stopped (SIGTERM, then flush) when dropped.
+pub struct SpawnedHub {
+    child: Child,
+    pub base_url: String,
+}
+
+impl SpawnedHub {
+    /// Runs `<this executable> serve --bind 127.0.0.1:0 --database-url URL [extra…]` and waits
+    /// for its "listening on" line.
+    pub fn start(database_url: &str, extra: &[String]) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = Command::new(exe)
+            .arg("serve")
+            .args(["--bind", "127.0.0.1:0", "--database-url", database_url])
+            .args(extra)
+            // The bench reads the bound address from the log; warnings still come through.
+            .env("RUST_LOG", "warn,streamdom::server=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the hub: {e}"))?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr.trim().to_owned());
+                        continue;
+                    }
+                }
+                eprintln!("hub: {line}");
+            }
+        });
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(base_url) => Ok(SpawnedHub { child, base_url }),
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                Err(format!("the hub did not start listening ({status})"))
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then wait for the flush; killed if it takes too long.
+    pub fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("bench: the hub did not stop within {STOP_TIMEOUT:?}; killing it");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SpawnedHub {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// CPU time and memory of a process, from `/proc`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcSample {
+    /// User + system CPU seconds since the process started (all threads).
+    pub cpu_secs: f64,
+    pub rss_bytes: u64,
+    /// Peak resident set size since the process started.
+    pub hwm_bytes: u64,
+}
+
+/// Reads `/proc/<pid>` (`None`: this process).
+pub fn sample(pid: Option<u32>) -> Option<ProcSample> {
+    let dir = pid.map_or_else(|| "/proc/self".to_owned(), |p| format!("/proc/{p}"));
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, i.e. 12 and 13 after the name.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
+    let kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Some(ProcSample {
+        cpu_secs: ticks / clock_ticks_per_sec(),
+        rss_bytes: kib("VmRSS:") * 1024,
+        hwm_bytes: kib("VmHWM:") * 1024,
+    })
+}
+
+/// `sysconf(_SC_CLK_TCK)` without unsafe code: asked once from `getconf`, 100 otherwise.
+fn clock_ticks_per_sec() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|t: &f64| *t > 0.0)
+            .unwrap_or(100.0)
+    })
+}
+
+/// A short description of the machine, for the report.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cores} cores ({cpu}), {mem_gib:.1} GiB RAM, Linux {}",
+        kernel.trim()
+    )
+}

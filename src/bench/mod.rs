@@ -1,0 +1,379 @@
+//! `streamdom bench`: drives a hub on 127.0.0.1 with recorders replaying real rrweb streams
+//! and viewers acknowledging every frame, and reports live latency, durability, throughput and
+//! the hub's memory and CPU — for one load, or for a scale of session counts against a fresh
+//! hub each, to find where it breaks. See docs/PERFORMANCE.md.
+//!
+//! Layout: `fixture` (recorded streams → templates), `load` (the socket clients and the
+//! measurements), `hub` (spawning the hub, fresh databases, /proc), `report` (table and JSON).
+
+mod fixture;
+mod hub;
+mod load;
+mod report;
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use clap::Args;
+
+use self::{
+    hub::{FreshDb, SpawnedHub},
+    load::{Phase, Plan},
+    report::{BreakingPoint, FixtureInfo, Percentiles, Report, Step},
+};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+#[derive(Debug, Args)]
+#[command(about = "Measure the hub: live latency, durability, throughput, memory and CPU \
+                   under N recording sessions with M viewers each, over real sockets on 127.0.0.1")]
+pub struct BenchArgs {
+    /// A running hub to drive (loopback addresses only). Ignored with --spawn.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub hub: String,
+
+    /// Start a fresh hub for every step (this executable's `serve`, on a free port) instead of
+    /// using --hub; it is stopped after the step.
+    #[arg(long)]
+    pub spawn: bool,
+
+    /// With --spawn: `postgres://…` (each step gets a new schema in that database, dropped
+    /// afterwards) or a SQLite file path (each step gets a new file next to it, deleted
+    /// afterwards).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("streamdom-bench.db"))]
+    pub database_url: PathBuf,
+
+    /// With --spawn: one more argument for `serve` (repeatable), e.g. --hub-arg=--workers=2.
+    #[arg(long = "hub-arg", allow_hyphen_values = true)]
+    pub hub_args: Vec<String>,
+
+    /// Without --spawn: pid of the hub, to report its memory and CPU from /proc.
+    #[arg(long)]
+    pub hub_pid: Option<u32>,
+
+    /// Concurrent recording sessions (one recorder socket each).
+    #[arg(long, default_value_t = 10)]
+    pub sessions: usize,
+
+    /// Run the same load at each of these session counts (comma-separated, e.g. 10,100,1000),
+    /// one table row each; replaces --sessions.
+    #[arg(long, value_delimiter = ',')]
+    pub scale: Vec<usize>,
+
+    /// Viewer sockets per session; each acknowledges every events message it receives.
+    #[arg(long, default_value_t = 1)]
+    pub viewers: usize,
+
+    /// Incremental events per second each session sends.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+
+    /// Events per frame (the StreamDOM recorder sends the events of one task together; 1 is
+    /// the common case).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+
+    /// Seconds of load per step (after setup; the drain that follows is bounded separately).
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+
+    /// A step whose latency p99 passes this many ms counts as broken.
+    #[arg(long, default_value_t = 50.0)]
+    pub break_p99_ms: f64,
+
+    /// Keep stepping up after a step broke (by default the scale stops there).
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// Bench threads, each running its share of the sessions on its own event loop.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+
+    /// Sessions connecting at the same time during setup.
+    #[arg(long, default_value_t = 64)]
+    pub connect_concurrency: usize,
+
+    /// Seconds allowed for setup (connecting and sending the opening snapshots); sessions not
+    /// ready by then are counted as failed.
+    #[arg(long, default_value_t = 120.0)]
+    pub setup_timeout: f64,
+
+    /// Seconds after the load during which sessions wait for their events to reach every
+    /// viewer and become durable; anything still missing then is reported.
+    #[arg(long, default_value_t = 10.0)]
+    pub drain_timeout: f64,
+
+    /// Directory of recorded rrweb streams (*.json or *.json.zst); sessions take them in turn.
+    /// Default: bench/fixtures here or in the source tree this binary was built from.
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+
+    /// Also write the full report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+
+    /// With --spawn: keep each step's database (schema or file) instead of dropping it.
+    #[arg(long)]
+    pub keep_data: bool,
+}
+
+pub fn main(args: BenchArgs) -> Result<(), String> {
+    check_args(&args)?;
+    let fixtures = Arc::new(fixture::load_dir(&fixtures_dir(args.fixtures.as_deref()))?);
+    let steps = if args.scale.is_empty() {
+        vec![args.sessions]
+    } else {
+        args.scale.clone()
+    };
+    let mut report = Report {
+        machine: hub::machine(),
+        command: std::env::args().collect(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        break_p99_ms: args.break_p99_ms,
+        fixtures: fixtures
+            .iter()
+            .map(|f| FixtureInfo {
+                name: f.name.clone(),
+                opening_bytes: f.opening_bytes(),
+                incremental_events: f.incremental.len(),
+                mean_incremental_bytes: f.mean_incremental_bytes(),
+            })
+            .collect(),
+        steps: Vec::new(),
+        breaking_point: None,
+    };
+    eprintln!("bench: {}", report.machine);
+    for (n, &sessions) in steps.iter().enumerate() {
+        eprintln!(
+            "bench: step {}/{}: {sessions} sessions x {} viewers at {} events/s for {} s",
+            n + 1,
+            steps.len(),
+            args.viewers,
+            args.rate,
+            args.duration
+        );
+        let step = run_step(&args, sessions, n, fixtures.clone())?;
+        eprintln!(
+            "bench: p99 {} ms, durable max {} ms, hub rss {} MiB{}",
+            step.latency_ms.map_or("-".into(), |p| format!("{:.2}", p.p99)),
+            step.durable_ms.map_or("-".into(), |p| format!("{:.1}", p.max)),
+            step.hub_peak_rss_mib
+                .map_or("-".into(), |m| format!("{m:.0}")),
+            if step.broken.is_empty() {
+                String::new()
+            } else {
+                format!(", broken: {}", step.broken.join("; "))
+            }
+        );
+        let broken = !step.broken.is_empty();
+        if broken && report.breaking_point.is_none() {
+            report.breaking_point = Some(BreakingPoint {
+                sessions,
+                events_per_s: sessions as f64 * args.rate,
+                latency_p99_ms: step.latency_ms.map(|p| p.p99),
+                reasons: step.broken.clone(),
+            });
+        }
+        report.steps.push(step);
+        if broken && !args.keep_going {
+            break;
+        }
+    }
+    print!("{}", report::table(&report));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn check_args(args: &BenchArgs) -> Result<(), String> {
+    if !(args.rate > 0.0 && args.rate.is_finite()) {
+        return Err("--rate must be > 0".into());
+    }
+    if !(args.duration > 0.0 && args.duration <= 3600.0) {
+        return Err("--duration must be in (0, 3600] seconds".into());
+    }
+    if args.sessions == 0 || args.scale.contains(&0) || args.viewers == 0 {
+        return Err("--sessions, --scale and --viewers must be ≥ 1".into());
+    }
+    if args.batch == 0 || args.threads == 0 {
+        return Err("--batch and --threads must be ≥ 1".into());
+    }
+    if !args.spawn {
+        loopback(&args.hub)?;
+    }
+    Ok(())
+}
+
+/// `ws://host:port` for a hub URL, refusing anything but a loopback address.
+fn loopback(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("ws://"))
+        .ok_or_else(|| format!("{url}: the bench speaks plain http:// or ws:// only"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.replacen("localhost", "127.0.0.1", 1);
+    let addr: SocketAddr = authority
+        .parse()
+        .map_err(|_| format!("{url}: expected http://127.0.0.1:PORT"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("{url}: the bench only drives hubs on loopback addresses"));
+    }
+    Ok(format!("ws://{addr}"))
+}
+
+fn fixtures_dir(given: Option<&Path>) -> PathBuf {
+    if let Some(dir) = given {
+        return dir.to_owned();
+    }
+    let here = PathBuf::from("bench/fixtures");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/fixtures")
+}
+
+fn run_step(
+    args: &BenchArgs,
+    sessions: usize,
+    n: usize,
+    fixtures: Arc<Vec<fixture::Fixture>>,
+) -> Result<Step, String> {
+    let run_id = format!(
+        "bench{}s{n}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let (spawned, db) = if args.spawn {
+        let db = FreshDb::create(&args.database_url.to_string_lossy(), &run_id, args.keep_data)?;
+        let hub = SpawnedHub::start(&db.url(), &args.hub_args)?;
+        (Some(hub), Some(db))
+    } else {
+        (None, None)
+    };
+    let base_ws = loopback(spawned.as_ref().map_or(&args.hub, |h| &h.base_url))?;
+    let pid = spawned.as_ref().map(SpawnedHub::pid).or(args.hub_pid);
+    let backend = db
+        .as_ref()
+        .map_or_else(|| "hub".to_owned(), |d| d.backend().to_owned());
+
+    let plan = Plan {
+        base_ws,
+        run_id,
+        sessions,
+        viewers: args.viewers,
+        rate: args.rate,
+        batch: args.batch,
+        duration: Duration::from_secs_f64(args.duration),
+        threads: args.threads.min(sessions),
+        connect_concurrency: args.connect_concurrency,
+        setup_timeout: Duration::from_secs_f64(args.setup_timeout),
+        drain_timeout: Duration::from_secs_f64(args.drain_timeout),
+        fixtures,
+    };
+    let mut peak_rss = 0u64;
+    let mut cpu_start = None;
+    let mut cpu = None;
+    let (mut tally, timeline) = load::run(plan, |phase| {
+        let hub_now = pid.and_then(|p| hub::sample(Some(p)));
+        if let Some(s) = hub_now {
+            peak_rss = peak_rss.max(s.rss_bytes);
+        }
+        match phase {
+            Phase::Tick => {}
+            Phase::LoadStart => {
+                cpu_start = Some((std::time::Instant::now(), hub_now, hub::sample(None)));
+            }
+            Phase::LoadEnd => {
+                if let Some((t0, h0, b0)) = cpu_start {
+                    let wall = t0.elapsed().as_secs_f64();
+                    let pct = |a: Option<hub::ProcSample>, b: Option<hub::ProcSample>| {
+                        Some((b?.cpu_secs - a?.cpu_secs) / wall * 100.0)
+                    };
+                    cpu = Some((pct(h0, hub_now), pct(b0, hub::sample(None))));
+                }
+            }
+        }
+    });
+    let hub_end = pid.and_then(|p| hub::sample(Some(p)));
+    if spawned.is_some() {
+        // A hub of our own: its lifetime peak is this step's peak.
+        peak_rss = peak_rss.max(hub_end.map_or(0, |s| s.hwm_bytes));
+    }
+    // The hub stops (and flushes) before its database is dropped.
+    drop(spawned);
+    drop(db);
+
+    let duration = args.duration;
+    let mut step = Step {
+        backend,
+        sessions,
+        viewers_per_session: args.viewers,
+        rate_per_session: args.rate,
+        events_per_frame: args.batch,
+        duration_s: duration,
+        sessions_ready: tally.sessions_ready,
+        sessions_failed: tally.sessions_failed,
+        setup_s: timeline.setup.as_secs_f64(),
+        setup_mib: tally.setup_bytes as f64 / MIB,
+        drain_s: timeline.drain.as_secs_f64(),
+        frames_sent: tally.frames_sent,
+        events_sent: tally.events_sent,
+        events_per_s: tally.events_sent as f64 / duration,
+        mib_per_s: tally.bytes_sent as f64 / MIB / duration,
+        deliveries_expected: tally.events_sent * args.viewers as u64,
+        deliveries: tally.events_delivered,
+        latency_ms: Percentiles::of_micros(&mut tally.latency_us),
+        events_durable: tally.events_durable,
+        durable_events_per_s: tally.events_durable as f64 / duration,
+        durable_mib_per_s: tally.bytes_durable as f64 / MIB / duration,
+        durable_ms: Percentiles::of_micros(&mut tally.durable_us),
+        send_lag_ms: Percentiles::of_micros(&mut tally.send_lag_us),
+        hub_peak_rss_mib: pid.map(|_| peak_rss as f64 / MIB),
+        hub_rss_end_mib: hub_end.map(|s| s.rss_bytes as f64 / MIB),
+        hub_cpu_pct: cpu.and_then(|c| c.0),
+        bench_cpu_pct: cpu.and_then(|c| c.1).unwrap_or(0.0),
+        integrity_errors: tally.integrity_errors,
+        errors: std::mem::take(&mut tally.errors),
+        broken: Vec::new(),
+    };
+    step.broken = verdict(&step, args.break_p99_ms);
+    Ok(step)
+}
+
+/// Why a step counts as broken: latency over the limit, or anything lost or refused.
+fn verdict(s: &Step, break_p99_ms: f64) -> Vec<String> {
+    let mut why = Vec::new();
+    match s.latency_ms {
+        Some(p) if p.p99 > break_p99_ms => {
+            why.push(format!("latency p99 {:.1} ms > {break_p99_ms} ms", p.p99))
+        }
+        None => why.push("no latency samples".into()),
+        _ => {}
+    }
+    if s.sessions_failed > 0 {
+        why.push(format!("{} sessions failed to set up", s.sessions_failed));
+    }
+    if s.deliveries < s.deliveries_expected {
+        why.push(format!(
+            "{} of {} deliveries missing",
+            s.deliveries_expected - s.deliveries,
+            s.deliveries_expected
+        ));
+    }
+    if s.events_durable < s.events_sent {
+        why.push(format!(
+            "{} of {} events not durable",
+            s.events_sent - s.events_durable,
+            s.events_sent
+        ));
+    }
+    if s.integrity_errors > 0 {
+        why.push(format!("{} integrity errors", s.integrity_errors));
+    }
+    why
+}
