@@ -325,9 +325,10 @@ impl Handler<Ingest> for Session {
             });
         };
         // Forward first: viewers must not wait for anything else.
-        let frame = events_frame(fresh.iter().map(|e| &**e));
-        self.viewers
-            .publish(ToViewer::Frame(frame.into(), last.seq));
+        if !self.viewers.is_empty() {
+            let frame = events_frame(fresh.iter().map(|e| &**e));
+            self.viewers.publish(ToViewer::Frame(frame.into(), last.seq));
+        }
 
         self.received_seq = last.seq;
         let mut url = None;
