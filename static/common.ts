@@ -34,7 +34,8 @@ export class ReconnectingSocket {
 
   constructor(
     private url: () => string,
-    private handlers: { onOpen?(ws: WebSocket): void; onMessage(msg: any): void; onClose?(code: number): boolean | void },
+    // onClose may return false (stay closed) or a delay in ms before the next attempt.
+    private handlers: { onOpen?(ws: WebSocket): void; onMessage(msg: any): void; onClose?(code: number): boolean | number | void },
   ) {
     this.connect();
   }
@@ -62,9 +63,11 @@ export class ReconnectingSocket {
     ws.onclose = (ev) => {
       if (this.ws !== ws || this.stopped) return;
       // onClose returning false means the close was expected (e.g. after "end"): stay closed.
-      if (this.handlers.onClose?.(ev.code) === false) { this.stopped = true; return; }
+      const verdict = this.handlers.onClose?.(ev.code);
+      if (verdict === false) { this.stopped = true; return; }
       const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt++);
-      this.retry = setTimeout(() => this.connect(), cap / 2 + Math.random() * (cap / 2));
+      const delay = typeof verdict === 'number' ? verdict : cap / 2 + Math.random() * (cap / 2);
+      this.retry = setTimeout(() => this.connect(), delay);
     };
   }
 }

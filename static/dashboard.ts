@@ -25,8 +25,9 @@ const startOf = (id: string) => Date.parse(sessions.get(id)!.started_at) || 0;
 
 function upsert(s: Session): void {
   const old = sessions.get(s.id);
-  // A page fetched before a pushed update may carry older data: an ended session stays ended, counts only grow.
-  if (old && ((!old.active && s.active) || s.event_count < old.event_count)) return;
+  // A page fetched before a pushed update may carry older data: counts only grow, and an ended
+  // session stays ended until it grows again (a recorder that comes back reopens it).
+  if (old && (s.event_count < old.event_count || (s.event_count === old.event_count && !old.active && s.active))) return;
   sessions.set(s.id, s);
   if (old) return;
   // Binary search keeps insertion O(log n) when thousands of sessions are listed.

@@ -3,18 +3,19 @@
 import { Replayer, type eventWithTime } from 'rrweb';
 import { ClockSync, type PongMessage } from '../recorder-js/src/clock';
 import { ReconnectingSocket, el, fmtDuration, wsUrl, type Session } from './common';
+import { LiveTiming, fmtLatency, type Latency } from './live';
 
-interface Rec { seq: number; hub_time: number; event: eventWithTime }
+/** An event as the hub sends it, plus when this page received it (Date.now()). */
+interface Rec { seq: number; hub_time: number; event: eventWithTime; recv?: number }
 type State = 'live' | 'paused' | 'replay';
 type WatchMsg =
   | { type: 'session'; session: Session; start_seq: number }
   | { type: 'events'; events: Rec[] }
   | { type: 'live' } | { type: 'end' }
+  | { type: 'clock'; recorder_offset: number; recorder_rtt: number }
   | PongMessage
   | { type: 'error'; error: string; message?: string };
 
-// Small enough to be invisible, large enough to absorb jitter between consecutive live events.
-const PLAYBACK_BUFFER_MS = 30;
 const EVENT_META = 4;
 const EVENT_FULL_SNAPSHOT = 2;
 const CLOSE_NOT_FOUND = 4404;
@@ -55,20 +56,20 @@ let state: State = 'paused';
 let replayer: Replayer | null = null;
 /** Timestamp of the first event the current replayer holds (its time 0). */
 let replayerFirstTs = 0;
-// Live-mode bookkeeping: the replayer's clock runs at liveBase + elapsed since liveT0 + liveLead.
+/** The live replayer's baseline: its time 0 is this visitor timestamp. */
 let liveBase = 0;
-let liveT0 = 0;
-let liveLead = 0;
 let lastFedSeq = 0;
+/** Live events fed to the replayer, to measure their delay when it applies them. */
+const fedLive = new WeakMap<object, Rec>();
+let latency: Latency | null = null;
 let dims = { width: 0, height: 0 };
 
 const sessionStart = () => session?.first_event_ts ?? recs[0]?.event.timestamp ?? 0;
 const lastTs = () => recs[recs.length - 1]?.event.timestamp ?? sessionStart();
-const liveNow = () => liveBase + performance.now() - liveT0 + liveLead;
 
 function currentAbs(): number {
   if (!replayer) return lastTs();
-  if (state === 'live') return liveNow();
+  if (state === 'live') return timing.target();
   try { return replayerFirstTs + replayer.getCurrentTime(); } catch { return replayerFirstTs; }
 }
 const currentTimeMs = () => Math.max(0, currentAbs() - sessionStart());
@@ -101,6 +102,11 @@ function destroyReplayer(): void {
 
 function wire(r: Replayer): void {
   r.on('resize', (d) => { dims = d as typeof dims; fit(); });
+  r.on('event-cast', (e) => {
+    const rec = fedLive.get(e as object);
+    if (!rec || replayer !== r || state !== 'live' || rec.recv === undefined) return;
+    latency = timing.measure(rec.event.timestamp, rec.hub_time, rec.recv) ?? latency;
+  });
   r.on('finish', () => {
     // Seeking to the end while paused also "finishes"; only a playing recording moves on.
     if (replayer !== r || state !== 'replay') return;
@@ -124,34 +130,48 @@ function latestSnapshotIndex(): number {
 function goLive(): void {
   destroyReplayer();
   state = 'live';
+  latency = null;
   const start = latestSnapshotIndex();
   if (start < 0) { setStatus('Waiting for the first snapshot…'); render(); return; }
   setStatus('');
   const batch = recs.slice(start);
-  const r = new Replayer([], { root: player, liveMode: true, showWarning: false, mouseTail: false });
+  // History up to now is applied "in sync" (fast-forward). rrweb's virtual DOM would hold those
+  // mutations until a flush that live mode never triggers, so the live replayer writes the real DOM.
+  // Animations keep running: the page is live, not paused.
+  const r = new Replayer([], { root: player, liveMode: true, showWarning: false, mouseTail: false, useVirtualDom: false, pauseAnimation: false });
   // Baseline from the recorded timestamps, never the viewer's clock (the visitor's may be minutes off):
   // everything held so far is in the past and is applied at once, from the snapshot on.
   liveBase = batch[batch.length - 1].event.timestamp + 1;
-  liveT0 = performance.now();
-  liveLead = 0;
+  timing.reset(liveBase);
   r.startLive(liveBase);
   replayerFirstTs = batch[0].event.timestamp;
   for (const b of batch) r.addEvent(b.event);
   lastFedSeq = batch[batch.length - 1].seq;
   wire(r);
+  syncTimer();
   render();
 }
 
+/**
+ * Sets the live replayer's clock to the moment it should show (LiveTiming.target): rrweb applies a
+ * live event once its timer reaches `timestamp − liveBase`, and advances that timer in real time
+ * between these corrections. Before clock sync the target follows the newest event; after it, the
+ * visitor's clock mapped onto this page's, minus a buffer sized to the measured jitter.
+ */
+function syncTimer(): void {
+  if (!replayer || state !== 'live') return;
+  // lastTimestamp is private in rrweb's types; it is where the timer measures elapsed time from.
+  const timer = replayer.timer as unknown as { timeOffset: number; lastTimestamp: number };
+  timer.timeOffset = timing.target() - liveBase;
+  timer.lastTimestamp = performance.now();
+}
+
 function feedLive(r: Rec): void {
+  timing.onArrival(r.event.timestamp, r.recv ?? Date.now());
+  fedLive.set(r.event, r);
+  syncTimer();
   replayer!.addEvent(r.event);
   lastFedSeq = r.seq;
-  // Keep the replayer's clock at most PLAYBACK_BUFFER_MS behind the newest event: after a quiet spell
-  // (or a late join) it would otherwise wait as long as the gap before showing anything.
-  const behind = r.event.timestamp - PLAYBACK_BUFFER_MS - liveNow();
-  if (behind > 0) {
-    liveLead += behind;
-    replayer!.timer.timeOffset += behind;
-  }
 }
 
 /** Play (or hold) the recording at `ms` from the session's start. */
@@ -208,9 +228,16 @@ function loadHistory(): Promise<void> {
   }));
 }
 
-// The viewer's own clock offset to the hub; the latency display (another change) builds on it.
+// This page's clock offset to the hub; with the recorder's it maps visitor time onto ours.
 const clock = new ClockSync((m) => main.send(m));
+const timing = new LiveTiming(clock);
+const latencyEl = $<HTMLSpanElement>('latency');
 let mainFrom = initialT !== null ? 'start' : 'live';
+/** Whether this connection's `session` message called the session active. */
+let sessionSaidActive = false;
+/** The hub sent `end` for a session it still calls active: reconnect rather than stop. */
+let provisionalEnd = false;
+const RESUME_CHECK_MS = 1000;
 
 const main = new ReconnectingSocket(
   () => `${wsUrl(`/ws/watch/${encodeURIComponent(sessionId)}`)}?from=${mainFrom}`,
@@ -221,6 +248,13 @@ const main = new ReconnectingSocket(
       clock.stop();
       if (code === CLOSE_NOT_FOUND) { setStatus('Session not found.'); return false; }
       if (ended) return false;
+      // The hub had no recorder for a session it still holds open (it restarted): the recorder is
+      // probably on its way back, so look again shortly, from where this page is.
+      if (provisionalEnd) {
+        provisionalEnd = false;
+        if (recs.length) mainFrom = String(Math.max(0, Math.floor(lastTs() - sessionStart())));
+        return RESUME_CHECK_MS;
+      }
       if (code === CLOSE_TOO_SLOW) {
         // Skipping ahead leaves a hole in `recs`; rewinding fetches the whole history again.
         mainFrom = 'live';
@@ -237,20 +271,32 @@ const main = new ReconnectingSocket(
 function onMain(msg: WatchMsg): void {
   switch (msg.type) {
     case 'session':
+      sessionSaidActive = msg.session.active;
       session = msg.session;
       // For an ended session the hub treats from=live as from=start: the whole recording, then `end`.
       streamIsFull = mainFrom === 'start' || (mainFrom === 'live' && !session.active);
       if (!session.active) ended = true;
       break;
-    case 'events':
+    case 'events': {
+      const recv = Date.now();
+      for (const r of msg.events) r.recv = recv;
       msg.events.forEach(ingest);
       ack((m) => main.send(m), msg.events);
+      break;
+    }
+    case 'clock':
+      timing.onClock(msg.recorder_offset, msg.recorder_rtt);
       break;
     case 'live':
       if (streamIsFull) historyComplete = true;
       if (!started) void begin();
       break;
     case 'end':
+      if (sessionSaidActive && started) {
+        // Not really ended: the hub has no recorder for it right now (see onClose).
+        provisionalEnd = true;
+        break;
+      }
       ended = true;
       if (session) session.active = false;
       if (streamIsFull) historyComplete = true;
@@ -333,8 +379,11 @@ function render(): void {
     timeline.value = String(Math.round(now));
     timeLabel.textContent = `${fmtDuration(now)} / ${fmtDuration(max)}`;
   }
+  const isLiveView = state === 'live' && isLive;
+  latencyEl.textContent = isLiveView ? fmtLatency(latency, timing.synced) : '—';
+  latencyEl.dataset.state = isLiveView ? (latency && timing.synced ? 'measured' : 'pending') : 'off';
 }
-setInterval(render, 100);
+setInterval(() => { syncTimer(); render(); }, 100);
 render();
 
 (window as unknown as { __streamdom: unknown }).__streamdom = {
@@ -343,5 +392,8 @@ render();
   get session() { return session; },
   get events() { return recs; },
   clock,
+  timing,
+  /** The latest live delay measurement (null until one), for tests and the curious. */
+  get latency() { return latency && { ...latency, synced: timing.synced, bufferMs: timing.bufferMs }; },
   currentTimeMs,
 };

@@ -5,7 +5,7 @@ export interface PongMessage { type: 'pong'; id: number; client_time: number; hu
 
 const RESYNC_MS = 10_000;
 // A short burst right after connecting gets a usable estimate before the first resync.
-const BURST = 4;
+const BURST = 5;
 const BURST_GAP_MS = 250;
 const KEEP_SAMPLES = 8;
 
@@ -16,7 +16,8 @@ export class ClockSync {
   private nextId = 1;
   private timers: ReturnType<typeof setTimeout>[] = [];
 
-  constructor(private send: (msg: PingMessage) => void) {}
+  /** `onUpdate` runs after every accepted pong, with the current best estimate. */
+  constructor(private send: (msg: PingMessage) => void, private onUpdate?: (offset: number, rtt: number) => void) {}
 
   /** Hub time minus local Date.now(), in ms; 0 until the first pong. */
   get offset(): number { return this.best()?.offset ?? 0; }
@@ -49,6 +50,7 @@ export class ClockSync {
     const rtt = receivedAt - msg.client_time;
     if (!(rtt >= 0) || typeof msg.hub_time !== 'number' || msg.id >= this.nextId) return false;
     this.addSample(msg.hub_time - (msg.client_time + receivedAt) / 2, rtt);
+    this.onUpdate?.(this.offset, this.rtt);
     return true;
   }
 
@@ -57,6 +59,9 @@ export class ClockSync {
     // Old samples go first so that drift and clock jumps are forgotten.
     if (this.samples.length > KEEP_SAMPLES) this.samples.shift();
   }
+
+  /** Forget every sample (the local clock jumped, or the peer changed). */
+  reset(): void { this.samples = []; }
 
   // The lowest-RTT sample has the smallest error bound (±rtt/2).
   private best(): Sample | undefined {

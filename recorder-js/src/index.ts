@@ -27,7 +27,7 @@ export interface InitOptions {
 
 export interface Handle {
   sessionId: string;
-  /** Estimate of the hub's clock (hubNow(), offset); not sent anywhere yet. */
+  /** Estimate of the hub's clock (hubNow(), offset), reported to the hub after each update. */
   clock: ClockSync;
   stop(): Promise<void>;
 }

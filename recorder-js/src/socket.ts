@@ -16,7 +16,12 @@ const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
 
 export class RecorderSocket {
-  readonly clock = new ClockSync((m) => this.send(JSON.stringify(m)));
+  // Each new estimate goes to the hub, which passes it on to viewers: with their own offset to the
+  // hub they turn visitor timestamps into their clock and measure the live delay honestly.
+  readonly clock = new ClockSync(
+    (m) => this.send(JSON.stringify(m)),
+    (offset, rtt) => { if (this.ready) this.sendClock(offset, rtt); },
+  );
   /** True between `welcome` and close: only then may event frames be sent. */
   ready = false;
   private ws: WebSocket | null = null;
@@ -52,6 +57,10 @@ export class RecorderSocket {
     return true;
   }
 
+  private sendClock(offset: number, rtt: number): void {
+    this.send(JSON.stringify({ type: 'clock', offset: Math.round(offset * 10) / 10, rtt }));
+  }
+
   get bufferedAmount(): number { return this.ws?.bufferedAmount ?? 0; }
 
   close(code = 1000): void {
@@ -73,6 +82,8 @@ export class RecorderSocket {
         this.attempt = 0;
         this.ready = true;
         this.on.welcome(msg);
+        // A new session actor (after a hub restart) knows no estimate yet.
+        if (this.clock.synced) this.sendClock(this.clock.offset, this.clock.rtt);
         break;
       case 'ack':
         this.on.ack(msg.durable_seq);

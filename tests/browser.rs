@@ -1,0 +1,61 @@
+//! Runs the browser tests (`tests/browser/*.test.mjs`, Node's test runner driving headless
+//! Chromium) against the hub binary this `cargo test` just built, and fails if any of them fails.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Chromium comes from the system's package manager, never downloaded by a test.
+fn ensure_chromium() {
+    if Path::new(CHROMIUM).exists() {
+        return;
+    }
+    assert!(
+        is_root(),
+        "{CHROMIUM} is missing; install it with `sudo apt-get update && sudo apt-get install -y chromium` and rerun"
+    );
+    eprintln!("{CHROMIUM} is missing; installing it with apt-get");
+    for args in [&["update"][..], &["install", "-y", "chromium"][..]] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .expect("run apt-get");
+        assert!(status.success(), "apt-get {args:?} failed with {status}");
+    }
+    assert!(Path::new(CHROMIUM).exists(), "apt-get did not install {CHROMIUM}");
+}
+
+#[test]
+fn browser_tests_pass_in_chromium() {
+    ensure_chromium();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The files are listed here rather than passing the folder: Node versions differ in how
+    // they search a directory given to --test.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("tests/browser"))
+        .expect("tests/browser")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no tests/browser/*.test.mjs files");
+    // Output goes straight to the terminal while the tests run.
+    let status = Command::new("node")
+        .args(["--test", "--test-concurrency=1"])
+        .args(&files)
+        .env("STREAMDOM_BIN", env!("CARGO_BIN_EXE_streamdom"))
+        .current_dir(root)
+        .status()
+        .expect("run node (Node.js 20+ is needed for the browser tests)");
+    assert!(status.success(), "browser tests failed ({status}); see the output above");
+}

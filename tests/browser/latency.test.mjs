@@ -1,0 +1,92 @@
+// The live delay read-out on the watch page: present, plausible and honest, also when the
+// visitor's clock is minutes off; and the recorder does not hold mouse moves back.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { addText, envelopes, openVisitor, replayText, setup, waitFor } from './harness.mjs';
+
+let env;
+
+before(async () => {
+  env = await setup();
+});
+
+after(async () => {
+  await env?.teardown();
+});
+
+/** Watches `id` live, makes changes, and returns the latency the page reports once it settles. */
+async function measuredLatency(visitor, id, label) {
+  const watch = await env.browser.newPage();
+  await watch.goto(`${env.hub.url}/sessions/${id}`);
+  await waitFor(async () => (await replayText(watch)).includes(`${label} 0`), { message: 'the live replay' });
+  const readout = watch.locator('[data-testid="latency"]');
+  for (let i = 1; i <= 10; i++) {
+    await addText(visitor, `${label} ${i}`);
+    await waitFor(async () => (await replayText(watch)).includes(`${label} ${i}`), { message: `change ${i} in the replay` });
+  }
+  const l = await waitFor(() => watch.evaluate(() => window.__streamdom.latency), { message: 'a latency measurement' });
+  const text = await readout.innerText();
+  await watch.close();
+  return { l, text };
+}
+
+function assertPlausible({ l, text }) {
+  if (process.env.STREAMDOM_TEST_VERBOSE) console.log(text, l);
+  assert.equal(l.synced, true);
+  assert.ok(l.total > 0 && l.total < 1000, `latency ${l.total} ms`);
+  assert.ok(l.uncertainty >= 0 && l.uncertainty < 100, `uncertainty ${l.uncertainty} ms`);
+  // The parts add up to the whole, and none is absurd.
+  assert.ok(Math.abs(l.visitorToHub + l.hubToPm + l.buffer - l.total) < 1);
+  for (const part of [l.visitorToHub, l.hubToPm]) assert.ok(Math.abs(part) < 500, `part ${part} ms`);
+  assert.ok(l.buffer >= 0 && l.buffer <= 400, `buffer ${l.buffer} ms`);
+  assert.match(text, /^\d+ ms behind ±\d+ ms · visitor→hub -?\d+ · hub→PM -?\d+ · buffer \d+/);
+}
+
+test('the watch page shows a plausible live delay', async () => {
+  const { page, id } = await openVisitor(env.browser, env.site);
+  await addText(page, 'normal 0');
+  const m = await measuredLatency(page, id, 'normal');
+  assertPlausible(m);
+  await page.close();
+});
+
+test('a visitor clock 5 minutes ahead neither stalls the live view nor breaks the read-out', async () => {
+  const page = await env.browser.newPage();
+  // Only this visitor's page: every timestamp rrweb and the recorder take is 5 minutes ahead.
+  await page.addInitScript(() => {
+    const shift = 5 * 60 * 1000;
+    const realNow = Date.now.bind(Date);
+    Date.now = () => realNow() + shift;
+  });
+  const { id } = await openVisitor(env.browser, env.site, '/index.html', page);
+  const skew = await page.evaluate(() => Date.now() - new Date().getTime());
+  assert.ok(skew > 299_000, 'the visitor page runs 5 minutes ahead');
+  await addText(page, 'skewed 0');
+  const m = await measuredLatency(page, id, 'skewed');
+  assertPlausible(m);
+  const events = await envelopes(env.hub, id);
+  const last = events[events.length - 1];
+  assert.ok(last.event.timestamp - last.hub_time > 290_000, 'the stored timestamps are on the visitor clock');
+  await page.close();
+});
+
+test('mouse moves are not held back by the recorder', async () => {
+  const { page, id } = await openVisitor(env.browser, env.site);
+  for (let i = 0; i < 30; i++) await page.mouse.move(100 + i * 10, 200 + i * 3);
+  await addText(page, 'moved');
+  const moves = await waitFor(async () => {
+    const evs = await envelopes(env.hub, id);
+    const m = evs.filter((e) => e.event.type === 3 && e.event.data.source === 1);
+    return JSON.stringify(evs).includes('moved') && m.length ? m : null;
+  }, { message: 'mouse-move events stored' });
+  // Each batch of positions is sent as soon as it is taken: none is older than one sample interval.
+  const oldest = Math.min(...moves.flatMap((e) => e.event.data.positions.map((p) => p.timeOffset)));
+  assert.ok(oldest > -100, `a position was held ${-oldest} ms before being sent`);
+  await page.close();
+});
+
+test('no page errors', () => {
+  const errors = env.browser.errors.filter((e) => !/favicon|status of 404/.test(e));
+  assert.deepEqual(errors, []);
+});
