@@ -123,9 +123,9 @@ impl Session {
         if self.feed_scheduled {
             return;
         }
-        let wait = self
-            .last_feed
-            .map_or(std::time::Duration::ZERO, |t| FEED_INTERVAL.saturating_sub(t.elapsed()));
+        let wait = self.last_feed.map_or(std::time::Duration::ZERO, |t| {
+            FEED_INTERVAL.saturating_sub(t.elapsed())
+        });
         if wait.is_zero() {
             return self.publish_info(true);
         }
@@ -327,7 +327,8 @@ impl Handler<Ingest> for Session {
         // Forward first: viewers must not wait for anything else.
         if !self.viewers.is_empty() {
             let frame = events_frame(fresh.iter().map(|e| &**e));
-            self.viewers.publish(ToViewer::Frame(frame.into(), last.seq));
+            self.viewers
+                .publish(ToViewer::Frame(frame.into(), last.seq));
         }
 
         self.received_seq = last.seq;

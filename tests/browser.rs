@@ -1,5 +1,6 @@
 //! Runs the browser tests (`tests/browser/*.test.mjs`, Node's test runner driving headless
 //! Chromium) against the hub binary this `cargo test` just built, and fails if any of them fails.
+#![allow(clippy::expect_used)]
 
 use std::{
     path::{Path, PathBuf},
@@ -33,7 +34,10 @@ fn ensure_chromium() {
             .expect("run apt-get");
         assert!(status.success(), "apt-get {args:?} failed with {status}");
     }
-    assert!(Path::new(CHROMIUM).exists(), "apt-get did not install {CHROMIUM}");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "apt-get did not install {CHROMIUM}"
+    );
 }
 
 #[test]
@@ -57,5 +61,8 @@ fn browser_tests_pass_in_chromium() {
         .current_dir(root)
         .status()
         .expect("run node (Node.js 20+ is needed for the browser tests)");
-    assert!(status.success(), "browser tests failed ({status}); see the output above");
+    assert!(
+        status.success(),
+        "browser tests failed ({status}); see the output above"
+    );
 }

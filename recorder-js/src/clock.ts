@@ -8,6 +8,11 @@ const RESYNC_MS = 10_000;
 const BURST = 5;
 const BURST_GAP_MS = 250;
 const KEEP_SAMPLES = 8;
+// A busy page (loading, rebuilding a snapshot) answers its burst late; while the best round trip
+// is still above this, ping once a second for a while to get a tighter estimate.
+const REFINE_RTT_MS = 10;
+const REFINE_GAP_MS = 1000;
+const REFINE_MAX = 20;
 
 interface Sample { offset: number; rtt: number }
 
@@ -33,6 +38,12 @@ export class ClockSync {
     this.stop();
     for (let i = 0; i < BURST; i++) this.timers.push(setTimeout(() => this.ping(), i * BURST_GAP_MS));
     this.timers.push(setInterval(() => this.ping(), RESYNC_MS));
+    let refines = 0;
+    const refine = setInterval(() => {
+      if (++refines > REFINE_MAX || this.rtt <= REFINE_RTT_MS) clearInterval(refine);
+      else this.ping();
+    }, REFINE_GAP_MS);
+    this.timers.push(refine);
   }
 
   stop(): void {

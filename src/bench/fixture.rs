@@ -123,7 +123,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Fixture>, String> {
         fixtures.push(Fixture::parse(stem, &json)?);
     }
     if fixtures.is_empty() {
-        return Err(format!("no *.json or *.json.zst fixtures in {}", dir.display()));
+        return Err(format!(
+            "no *.json or *.json.zst fixtures in {}",
+            dir.display()
+        ));
     }
     Ok(fixtures)
 }

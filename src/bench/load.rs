@@ -182,10 +182,10 @@ pub fn run(plan: Plan, mut hook: impl FnMut(Phase)) -> (Tally, Timeline) {
     let drain = end.elapsed();
     let mut total = Tally::default();
     for t in threads {
-        match t.map_err(|e| e.to_string()).and_then(|h| {
-            h.join()
-                .map_err(|_| "a bench thread panicked".to_owned())
-        }) {
+        match t
+            .map_err(|e| e.to_string())
+            .and_then(|h| h.join().map_err(|_| "a bench thread panicked".to_owned()))
+        {
             Ok(tally) => total.merge(tally),
             Err(e) => total.error(e),
         }
@@ -246,8 +246,7 @@ fn worker(
 #[derive(Clone)]
 struct NoDelay(actix_tls::connect::ConnectorService);
 
-type TcpConnection =
-    actix_tls::connect::Connection<awc::http::Uri, actix_web::rt::net::TcpStream>;
+type TcpConnection = actix_tls::connect::Connection<awc::http::Uri, actix_web::rt::net::TcpStream>;
 
 impl actix_service::Service<actix_tls::connect::ConnectInfo<awc::http::Uri>> for NoDelay {
     type Response = TcpConnection;
@@ -436,7 +435,10 @@ async fn session(
             ctl.failed.fetch_add(1, Ordering::SeqCst);
             let mut t = tally.borrow_mut();
             t.sessions_failed += 1;
-            t.error(format!("setup: {}", e.chars().take(120).collect::<String>()));
+            t.error(format!(
+                "setup: {}",
+                e.chars().take(120).collect::<String>()
+            ));
             state.borrow_mut().closing = true;
             stop_viewers.notify_waiters();
             return;
@@ -553,7 +555,8 @@ async fn recorder_writer(
                     let mut s = state.borrow_mut();
                     s.sent_at.extend(std::iter::repeat_n(now, sizes.len()));
                     let mut t = tally.borrow_mut();
-                    t.send_lag_us.push(micros(now.saturating_duration_since(scheduled)));
+                    t.send_lag_us
+                        .push(micros(now.saturating_duration_since(scheduled)));
                     t.frames_sent += 1;
                     t.events_sent += sizes.len() as u64;
                     t.bytes_sent += sizes.iter().map(|s| u64::from(*s)).sum::<u64>();

@@ -29,8 +29,10 @@ use self::{
 const MIB: f64 = 1024.0 * 1024.0;
 
 #[derive(Debug, Args)]
-#[command(about = "Measure the hub: live latency, durability, throughput, memory and CPU \
-                   under N recording sessions with M viewers each, over real sockets on 127.0.0.1")]
+#[command(
+    about = "Measure the hub: live latency, durability, throughput, memory and CPU \
+                   under N recording sessions with M viewers each, over real sockets on 127.0.0.1"
+)]
 pub struct BenchArgs {
     /// A running hub to drive (loopback addresses only). Ignored with --spawn.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -159,8 +161,10 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
         let step = run_step(&args, sessions, n, fixtures.clone())?;
         eprintln!(
             "bench: p99 {} ms, durable max {} ms, hub rss {} MiB{}",
-            step.latency_ms.map_or("-".into(), |p| format!("{:.2}", p.p99)),
-            step.durable_ms.map_or("-".into(), |p| format!("{:.1}", p.max)),
+            step.latency_ms
+                .map_or("-".into(), |p| format!("{:.2}", p.p99)),
+            step.durable_ms
+                .map_or("-".into(), |p| format!("{:.1}", p.max)),
             step.hub_peak_rss_mib
                 .map_or("-".into(), |m| format!("{m:.0}")),
             if step.broken.is_empty() {
@@ -222,7 +226,9 @@ fn loopback(url: &str) -> Result<String, String> {
         .parse()
         .map_err(|_| format!("{url}: expected http://127.0.0.1:PORT"))?;
     if !addr.ip().is_loopback() {
-        return Err(format!("{url}: the bench only drives hubs on loopback addresses"));
+        return Err(format!(
+            "{url}: the bench only drives hubs on loopback addresses"
+        ));
     }
     Ok(format!("ws://{addr}"))
 }
@@ -249,7 +255,11 @@ fn run_step(
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let (spawned, db) = if args.spawn {
-        let db = FreshDb::create(&args.database_url.to_string_lossy(), &run_id, args.keep_data)?;
+        let db = FreshDb::create(
+            &args.database_url.to_string_lossy(),
+            &run_id,
+            args.keep_data,
+        )?;
         let hub = SpawnedHub::start(&db.url(), &args.hub_args)?;
         (Some(hub), Some(db))
     } else {

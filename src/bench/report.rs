@@ -120,8 +120,24 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
 pub fn table(report: &Report) -> String {
     let mut out = String::new();
     let header = [
-        "backend", "sess", "view", "ev/s", "MiB/s", "p50", "p95", "p99", "max", "dur ev/s",
-        "dur p50", "dur p99", "dur max", "rss MiB", "hub cpu", "bench cpu", "lag p99", "ok",
+        "backend",
+        "sess",
+        "view",
+        "ev/s",
+        "MiB/s",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+        "dur ev/s",
+        "dur p50",
+        "dur p99",
+        "dur max",
+        "rss MiB",
+        "hub cpu",
+        "bench cpu",
+        "lag p99",
+        "ok",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for s in &report.steps {

@@ -142,21 +142,20 @@ pub fn open_session(
     user_agent: Option<String>,
 ) -> Result<OpenedSession> {
     conn.transaction(|conn| {
+        // Write first: a SQLite transaction that reads and then writes cannot wait for the
+        // write lock (WAL answers SQLITE_BUSY at once when another connection wrote meanwhile),
+        // while one that starts with a write waits out the busy timeout like any writer.
+        diesel::update(sessions::table.find(id))
+            .filter(sessions::ended_at.is_not_null())
+            .set(sessions::ended_at.eq(None::<i64>))
+            .execute(conn)?;
         let existing = sessions::table
             .find(id)
             .select(SessionRow::as_select())
             .first(conn)
             .optional()?;
         let row = match existing {
-            Some(mut row) => {
-                if row.ended_at.is_some() {
-                    diesel::update(sessions::table.find(id))
-                        .set(sessions::ended_at.eq(None::<i64>))
-                        .execute(conn)?;
-                    row.ended_at = None;
-                }
-                row
-            }
+            Some(row) => row,
             None => {
                 let row = SessionRow {
                     id: id.to_owned(),

@@ -38,7 +38,12 @@ try {
   await last.page.mouse.move(520, 260, { steps: 5 });
   await addText(last.page, 'Checkout started');
   await waitFor(async () => (await replayText(watch)).includes('Checkout started'), { message: 'a live change' });
-  await new Promise((r) => setTimeout(r, 1500)); // let the latency read-out settle for the picture
+  // Let the clock estimates settle (the pages were busy loading) and the read-out refresh.
+  await waitFor(() => watch.evaluate(() => window.__streamdom.timing.uncertainty < 10), { timeout: 20_000, message: "a tight clock estimate" }).catch(() => {});
+  await addText(last.page, "Shipping: express");
+  await waitFor(async () => (await replayText(watch)).includes("Shipping: express"), { message: "another live change" });
+  await new Promise((r) => setTimeout(r, 300));
+  console.log(`latency read-out: ${await watch.locator('[data-testid="latency"]').innerText()}`);
   await watch.screenshot({ path: `${docs}/screenshot-watch-live.png` });
   console.log(`wrote ${docs}/screenshot-sessions.png and ${docs}/screenshot-watch-live.png`);
 } finally {
