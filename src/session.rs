@@ -107,13 +107,11 @@ impl Session {
         self.row.as_ref().map(SessionRow::info)
     }
 
-    fn publish_info(&mut self, force: bool) {
-        let due = self.last_feed.is_none_or(|t| t.elapsed() >= FEED_INTERVAL);
-        if force || due {
-            if let Some(info) = self.info() {
-                self.registry.do_send(SessionChanged(info));
-                self.last_feed = Some(Instant::now());
-            }
+    /// Pushes the session's current state to dashboards watching the list.
+    fn publish_info(&mut self) {
+        if let Some(info) = self.info() {
+            self.registry.do_send(SessionChanged(info));
+            self.last_feed = Some(Instant::now());
         }
     }
 
@@ -127,12 +125,12 @@ impl Session {
             FEED_INTERVAL.saturating_sub(t.elapsed())
         });
         if wait.is_zero() {
-            return self.publish_info(true);
+            return self.publish_info();
         }
         self.feed_scheduled = true;
         ctx.run_later(wait, |act, _| {
             act.feed_scheduled = false;
-            act.publish_info(true);
+            act.publish_info();
         });
     }
 
@@ -168,7 +166,7 @@ impl Session {
                 row.ended_at = Some(ended_at);
             }
             log::info!("session {} ended after {} events", act.id, act.received_seq);
-            act.publish_info(true);
+            act.publish_info();
             act.viewers.publish(ToViewer::Ended);
             ctx.stop();
         }));
@@ -212,7 +210,7 @@ impl Actor for Session {
                 act.metas = opened.metas;
                 log::info!("session {} started (from seq {})", act.id, act.received_seq);
                 act.row = Some(opened.row);
-                act.publish_info(true);
+                act.publish_info();
                 act.restart_idle_timer(ctx);
             }
             Err(e) => {
