@@ -228,6 +228,33 @@ fn clock_ticks_per_sec() -> f64 {
     })
 }
 
+/// Whole-machine CPU counters from `/proc/stat`, in clock ticks summed over all cores.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MachineCpu {
+    pub busy: f64,
+    pub total: f64,
+    /// Time the hypervisor gave to other guests while this one wanted to run.
+    pub steal: f64,
+}
+
+pub fn machine_cpu() -> Option<MachineCpu> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let idle = v.get(3)? + v.get(4)?;
+    let total: f64 = v.iter().take(8).sum();
+    Some(MachineCpu {
+        busy: total - idle,
+        total,
+        steal: *v.get(7)?,
+    })
+}
+
 /// A short description of the machine, for the report.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")

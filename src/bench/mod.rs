@@ -296,15 +296,27 @@ fn run_step(
         match phase {
             Phase::Tick => {}
             Phase::LoadStart => {
-                cpu_start = Some((std::time::Instant::now(), hub_now, hub::sample(None)));
+                cpu_start = Some((
+                    std::time::Instant::now(),
+                    hub_now,
+                    hub::sample(None),
+                    hub::machine_cpu(),
+                ));
             }
             Phase::LoadEnd => {
-                if let Some((t0, h0, b0)) = cpu_start {
+                if let Some((t0, h0, b0, m0)) = cpu_start {
                     let wall = t0.elapsed().as_secs_f64();
                     let pct = |a: Option<hub::ProcSample>, b: Option<hub::ProcSample>| {
                         Some((b?.cpu_secs - a?.cpu_secs) / wall * 100.0)
                     };
-                    cpu = Some((pct(h0, hub_now), pct(b0, hub::sample(None))));
+                    let machine = m0.zip(hub::machine_cpu()).map(|(a, b)| {
+                        let total = (b.total - a.total).max(1.0);
+                        (
+                            (b.busy - a.busy) / total * 100.0,
+                            (b.steal - a.steal) / total * 100.0,
+                        )
+                    });
+                    cpu = Some((pct(h0, hub_now), pct(b0, hub::sample(None)), machine));
                 }
             }
         }
@@ -347,6 +359,8 @@ fn run_step(
         hub_rss_end_mib: hub_end.map(|s| s.rss_bytes as f64 / MIB),
         hub_cpu_pct: cpu.and_then(|c| c.0),
         bench_cpu_pct: cpu.and_then(|c| c.1).unwrap_or(0.0),
+        machine_cpu_pct: cpu.and_then(|c| c.2).map(|m| m.0),
+        machine_steal_pct: cpu.and_then(|c| c.2).map(|m| m.1),
         integrity_errors: tally.integrity_errors,
         errors: std::mem::take(&mut tally.errors),
         broken: Vec::new(),

@@ -78,6 +78,10 @@ pub struct Step {
     pub hub_cpu_pct: Option<f64>,
     /// The bench's own CPU during the load phase, in % of one core.
     pub bench_cpu_pct: f64,
+    /// The whole machine during the load phase (hub, bench, PostgreSQL, everything), in % of
+    /// all cores, and the part of it stolen by the hypervisor.
+    pub machine_cpu_pct: Option<f64>,
+    pub machine_steal_pct: Option<f64>,
     pub integrity_errors: u64,
     pub errors: BTreeMap<String, u64>,
     /// Why this step counts as broken (empty: it held).
@@ -136,6 +140,7 @@ pub fn table(report: &Report) -> String {
         "rss MiB",
         "hub cpu",
         "bench cpu",
+        "box cpu",
         "lag p99",
         "ok",
     ];
@@ -160,6 +165,7 @@ pub fn table(report: &Report) -> String {
             opt(s.hub_peak_rss_mib, 0),
             opt(s.hub_cpu_pct.map(|c| c.round()), 0) + "%",
             format!("{:.0}%", s.bench_cpu_pct),
+            opt(s.machine_cpu_pct.map(|c| c.round()), 0) + "%",
             opt(s.send_lag_ms.map(|p| p.p99), 2),
             if s.broken.is_empty() { "yes" } else { "NO" }.into(),
         ]);
@@ -187,7 +193,7 @@ pub fn table(report: &Report) -> String {
             out.push('\n');
         }
     }
-    out.push_str("latencies in ms (p50/p95/p99/max: recorder send -> viewer receive; dur: send -> durable ack); cpu in % of one core during the load\n");
+    out.push_str("latencies in ms (p50/p95/p99/max: recorder send -> viewer receive; dur: send -> durable ack); hub/bench cpu in % of one core, box cpu in % of the whole machine, during the load\n");
     for s in &report.steps {
         if !s.broken.is_empty() || !s.errors.is_empty() {
             out.push_str(&format!(
