@@ -13,7 +13,15 @@ const HEADER: usize = 8 + 8 + 8 + 4;
 /// zstd level 3: most of the size gain of higher levels at a fraction of the CPU.
 const LEVEL: i32 = 3;
 
-pub fn encode<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<(Vec<u8>, usize)> {
+/// A zstd context to reuse across chunks: creating one per chunk was 5 % of the hub's CPU.
+pub fn compressor() -> Result<zstd::bulk::Compressor<'static>> {
+    zstd::bulk::Compressor::new(LEVEL).map_err(Error::internal)
+}
+
+pub fn encode<'a>(
+    zstd: &mut zstd::bulk::Compressor<'_>,
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Result<(Vec<u8>, usize)> {
     let mut raw = Vec::new();
     for e in events {
         raw.extend_from_slice(&e.seq.to_le_bytes());
@@ -23,7 +31,7 @@ pub fn encode<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<(Vec<u8
         raw.extend_from_slice(&len.to_le_bytes());
         raw.extend_from_slice(e.json.as_bytes());
     }
-    let packed = zstd::bulk::compress(&raw, LEVEL).map_err(Error::internal)?;
+    let packed = zstd.compress(&raw).map_err(Error::internal)?;
     Ok((packed, raw.len()))
 }
 
@@ -76,7 +84,8 @@ mod tests {
                 json: format!("{{\"type\":3,\"timestamp\":{i},\"data\":\"é\"}}").into(),
             })
             .collect();
-        let (packed, raw_len) = encode(&events).expect("encode");
+        let mut zstd = compressor().expect("zstd");
+        let (packed, raw_len) = encode(&mut zstd, &events).expect("encode");
         let back = decode(&packed, raw_len).expect("decode");
         assert_eq!(back.len(), 3);
         for (a, b) in events.iter().zip(&back) {

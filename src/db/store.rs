@@ -197,9 +197,10 @@ pub fn load_metas(conn: &mut DbConn, id: &str) -> Result<Vec<(u64, i64)>> {
 /// Writes one flush in one transaction: a compressed chunk per session plus its row's totals.
 /// Returns (stored, raw) bytes per write.
 pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec<(i64, i64)>> {
+    let mut zstd = chunk::compressor()?;
     let encoded = writes
         .iter()
-        .map(|w| chunk::encode(w.events.iter().map(|e| &**e)))
+        .map(|w| chunk::encode(&mut zstd, w.events.iter().map(|e| &**e)))
         .collect::<Result<Vec<_>>>()?;
     let mut chunks = Vec::with_capacity(writes.len());
     for (w, (data, raw_len)) in writes.iter().zip(&encoded) {
@@ -220,36 +221,41 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
             data,
         });
     }
+    let totals: Vec<Totals<'_>> = writes
+        .iter()
+        .zip(&encoded)
+        .filter_map(|(w, (data, raw_len))| {
+            let last = w.events.last()?;
+            Some(Totals {
+                id: w.session_id,
+                last_event_at: last.hub_time,
+                events: w.events.len() as i64,
+                raw_bytes: *raw_len as i64,
+                stored_bytes: data.len() as i64,
+                last_seq: last.seq as i64,
+            })
+        })
+        .collect();
     conn.transaction(|conn| {
         insert_chunks(conn, &chunks)?;
-        for (w, (data, raw_len)) in writes.iter().zip(&encoded) {
-            let (Some(first), Some(last)) = (w.events.first(), w.events.last()) else {
+        update_totals(conn, &totals)?;
+        for w in writes {
+            let Some(first) = w.events.first() else {
                 continue;
             };
+            // Only a session's first writes carry these; later ones leave them be.
             let target = sessions::table.find(w.session_id);
-            diesel::update(target)
-                .set((
-                    sessions::last_event_at.eq(last.hub_time),
-                    sessions::event_count.eq(sessions::event_count + w.events.len() as i64),
-                    sessions::raw_bytes.eq(sessions::raw_bytes + *raw_len as i64),
-                    sessions::stored_bytes.eq(sessions::stored_bytes + data.len() as i64),
-                    sessions::last_seq.eq(last.seq as i64),
-                ))
-                .execute(conn)?;
-            if first.seq == 1 || w.url.is_some() {
-                // Only the first write of a session carries these; later ones leave them be.
-                if first.seq == 1 {
-                    diesel::update(target)
-                        .filter(sessions::first_event_ts.is_null())
-                        .set(sessions::first_event_ts.eq(first.ts))
-                        .execute(conn)?;
-                }
-                if let Some(url) = &w.url {
-                    diesel::update(target)
-                        .filter(sessions::url.is_null())
-                        .set(sessions::url.eq(url))
-                        .execute(conn)?;
-                }
+            if first.seq == 1 {
+                diesel::update(target)
+                    .filter(sessions::first_event_ts.is_null())
+                    .set(sessions::first_event_ts.eq(first.ts))
+                    .execute(conn)?;
+            }
+            if let Some(url) = &w.url {
+                diesel::update(target)
+                    .filter(sessions::url.is_null())
+                    .set(sessions::url.eq(url))
+                    .execute(conn)?;
             }
         }
         Ok(encoded
@@ -257,6 +263,59 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
             .map(|(data, raw)| (data.len() as i64, *raw as i64))
             .collect())
     })
+}
+
+/// What one flush adds to one session's row.
+struct Totals<'a> {
+    id: &'a str,
+    last_event_at: i64,
+    events: i64,
+    raw_bytes: i64,
+    stored_bytes: i64,
+    last_seq: i64,
+}
+
+/// Adds each session's new events to its row. On PostgreSQL this is one statement for the whole
+/// flush (a per-session UPDATE made durable latency grow with the number of sessions: one round
+/// trip each); SQLite runs in-process, where a statement per session costs microseconds.
+fn update_totals(conn: &mut DbConn, totals: &[Totals<'_>]) -> Result<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Text};
+            let col = |f: fn(&Totals<'_>) -> i64| totals.iter().map(f).collect::<Vec<i64>>();
+            diesel::sql_query(
+                "UPDATE sessions AS s SET last_event_at = v.last_event_at, \
+                 event_count = s.event_count + v.events, raw_bytes = s.raw_bytes + v.raw, \
+                 stored_bytes = s.stored_bytes + v.stored, last_seq = v.last_seq \
+                 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], \
+                 $5::bigint[], $6::bigint[]) AS v(id, last_event_at, events, raw, stored, last_seq) \
+                 WHERE s.id = v.id",
+            )
+            .bind::<Array<Text>, _>(totals.iter().map(|t| t.id).collect::<Vec<&str>>())
+            .bind::<Array<BigInt>, _>(col(|t| t.last_event_at))
+            .bind::<Array<BigInt>, _>(col(|t| t.events))
+            .bind::<Array<BigInt>, _>(col(|t| t.raw_bytes))
+            .bind::<Array<BigInt>, _>(col(|t| t.stored_bytes))
+            .bind::<Array<BigInt>, _>(col(|t| t.last_seq))
+            .execute(c)?;
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => {
+            for t in totals {
+                diesel::update(sessions::table.find(t.id))
+                    .set((
+                        sessions::last_event_at.eq(t.last_event_at),
+                        sessions::event_count.eq(sessions::event_count + t.events),
+                        sessions::raw_bytes.eq(sessions::raw_bytes + t.raw_bytes),
+                        sessions::stored_bytes.eq(sessions::stored_bytes + t.stored_bytes),
+                        sessions::last_seq.eq(t.last_seq),
+                    ))
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Multi-row inserts, one statement per few hundred sessions instead of one each. Diesel builds
