@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix::Addr;
 use actix_web::{
+    guard,
     http::header,
     web::{self, Data, Path, Query},
     HttpRequest, HttpResponse,
@@ -42,18 +43,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/sessions", web::get().to(list_sessions))
         .route("/api/sessions/{id}", web::get().to(get_session))
         .service(
+            // Recorders post from the tracked site's origin; reading recordings stays same-origin.
             web::resource("/api/sessions/{id}/events")
-                // Recorders post from the tracked site's origin.
+                .guard(guard::Any(guard::Post()).or(guard::Options()))
                 .wrap(
                     actix_cors::Cors::default()
                         .allow_any_origin()
-                        .allowed_methods(["GET", "POST"])
+                        .allowed_methods(["POST"])
                         .allowed_header(header::CONTENT_TYPE)
                         .max_age(3600),
                 )
-                .route(web::get().to(get_events))
                 .route(web::post().to(post_events)),
         )
+        .route("/api/sessions/{id}/events", web::get().to(get_events))
         .route("/ws/record/{id}", web::get().to(record))
         .route("/ws/watch/{id}", web::get().to(watch))
         .route("/ws/sessions", web::get().to(feed));
@@ -175,7 +177,7 @@ async fn get_events(
             ))
         }
     };
-    let from = q.after_seq + 1;
+    let from = q.after_seq.saturating_add(1);
     let (stored_before, buffered) = match state.registry.send(Lookup(id.clone())).await? {
         Some(addr) => {
             let sub = addr
@@ -268,14 +270,12 @@ async fn post_events(
             user_agent: user_agent(&req),
         })
         .await??;
+    // Wait for this frame's own events: one that arrived ahead of a gap is parked a moment.
+    let last_seq = events.last().map_or(0, |e| e.seq);
     let ingested = session.send(Ingest { events }).await??;
-    let durable = actix_web::rt::time::timeout(
-        DURABLE_WAIT,
-        session.send(WaitDurable {
-            seq: ingested.received_seq,
-        }),
-    )
-    .await;
+    let durable =
+        actix_web::rt::time::timeout(DURABLE_WAIT, session.send(WaitDurable { seq: last_seq }))
+            .await;
     let durable_seq = match durable {
         Ok(Ok(Ok(seq))) => Some(seq),
         _ => None,

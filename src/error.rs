@@ -31,9 +31,9 @@ pub enum Error {
     SessionClosing,
     #[error("this viewer fell too far behind; reconnect to continue from the latest snapshot")]
     ViewerTooSlow,
-    #[error("database error")]
+    #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
-    #[error("database pool error")]
+    #[error("database pool error: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
@@ -132,8 +132,12 @@ impl ResponseError for Error {
 }
 
 impl From<actix::MailboxError> for Error {
+    /// A closed mailbox is a session actor that has just stopped: the client may retry.
     fn from(e: actix::MailboxError) -> Self {
-        Error::Internal(format!("actor mailbox: {e}"))
+        match e {
+            actix::MailboxError::Closed => Error::SessionClosing,
+            actix::MailboxError::Timeout => Error::Internal(format!("actor mailbox: {e}")),
+        }
     }
 }
 

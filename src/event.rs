@@ -10,6 +10,12 @@ use crate::error::{Error, Result};
 /// rrweb's `EventType.Meta`: the start of a page's recording, followed by its full snapshot.
 pub const META: u8 = 4;
 
+/// Largest sequence number: JavaScript's largest exact integer, well inside the database's i64.
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
+
+/// Page URLs longer than this are cut; they are shown in lists and pushed to every dashboard.
+const MAX_URL_CHARS: usize = 2048;
+
 /// One accepted event. `json` is the event exactly as the recorder sent it.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -43,9 +49,15 @@ impl Event {
         if self.kind != META {
             return None;
         }
-        serde_json::from_str::<Meta>(&self.json)
-            .ok()
-            .map(|m| m.data.href)
+        // NUL is refused by PostgreSQL text columns; the URL is shown, not replayed.
+        serde_json::from_str::<Meta>(&self.json).ok().map(|m| {
+            m.data
+                .href
+                .chars()
+                .filter(|c| *c != '\0')
+                .take(MAX_URL_CHARS)
+                .collect()
+        })
     }
 
     /// Appends `{"seq":…,"hub_time":…,"event":…}` — the viewer wire form — to `out`.
@@ -123,11 +135,16 @@ pub fn parse_client_message(text: &str, hub_time: i64) -> Result<ClientMessage> 
         "events" => {
             let first_seq = frame
                 .seq
-                .filter(|s| *s >= 1)
-                .ok_or_else(|| Error::InvalidFrame("`seq` must be a positive integer".into()))?;
+                .filter(|s| (1..=MAX_SEQ).contains(s))
+                .ok_or_else(|| {
+                    Error::InvalidFrame(format!("`seq` must be an integer from 1 to {MAX_SEQ}"))
+                })?;
             let raw = frame
                 .events
                 .ok_or_else(|| Error::InvalidFrame("`events` must be an array".into()))?;
+            if first_seq + raw.len() as u64 > MAX_SEQ {
+                return Err(Error::InvalidFrame(format!("seqs go past {MAX_SEQ}")));
+            }
             let events = raw
                 .into_iter()
                 .enumerate()

@@ -10,6 +10,7 @@ pub mod event;
 pub mod fanout;
 pub mod history;
 pub mod registry;
+pub mod reorder;
 pub mod server;
 pub mod session;
 pub mod writer;

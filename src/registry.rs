@@ -18,6 +18,10 @@ pub struct Registry {
     store: Store,
     writer: Addr<Writer>,
     sessions: HashMap<Arc<str>, Addr<Session>>,
+    /// Sessions writing their end: a recorder for one of them must retry in a moment.
+    closing: HashMap<Arc<str>, Addr<Session>>,
+    /// Sessions older than this that are open in the database were left by a previous run.
+    booted_at: i64,
     feed: HashMap<u64, Recipient<SessionChanged>>,
     shutting_down: bool,
 }
@@ -29,6 +33,8 @@ impl Registry {
             store,
             writer,
             sessions: HashMap::new(),
+            closing: HashMap::new(),
+            booted_at: crate::event::now_ms(),
             feed: HashMap::new(),
             shutting_down: false,
         }
@@ -42,8 +48,11 @@ impl Actor for Registry {
         // Sessions open in the database but with no recorder back within one idle timeout of
         // the start were cut off by the previous run: end them at their last event.
         ctx.run_later(self.cfg.idle_timeout(), |act, ctx| {
+            let booted_at = act.booted_at;
             let live: Vec<String> = act.sessions.keys().map(|k| k.to_string()).collect();
-            let end = act.store.run(move |c| store::end_orphans(c, &live));
+            let end = act
+                .store
+                .run(move |c| store::end_orphans(c, booted_at, &live));
             ctx.spawn(end.into_actor(act).map(|res, _, _| match res {
                 Ok(0) => {}
                 Ok(n) => log::info!("ended {n} sessions left open by a previous run"),
@@ -67,6 +76,9 @@ impl Handler<Open> for Registry {
     fn handle(&mut self, msg: Open, ctx: &mut Self::Context) -> Self::Result {
         if self.shutting_down {
             return Err(Error::ShuttingDown);
+        }
+        if self.closing.contains_key(&msg.id) {
+            return Err(Error::SessionClosing);
         }
         if let Some(addr) = self.sessions.get(&msg.id).filter(|a| a.connected()) {
             return Ok(addr.clone());
@@ -113,6 +125,28 @@ impl Handler<SessionGone> for Registry {
         if self.sessions.get(&msg.id) == Some(&msg.addr) {
             self.sessions.remove(&msg.id);
         }
+        if self.closing.get(&msg.id) == Some(&msg.addr) {
+            self.closing.remove(&msg.id);
+        }
+    }
+}
+
+/// A session is writing its end; it stops being served until it is gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SessionClosing {
+    pub id: Arc<str>,
+    pub addr: Addr<Session>,
+}
+
+impl Handler<SessionClosing> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionClosing, _: &mut Self::Context) {
+        if self.sessions.get(&msg.id) == Some(&msg.addr) {
+            self.sessions.remove(&msg.id);
+        }
+        self.closing.insert(msg.id, msg.addr);
     }
 }
 

@@ -15,6 +15,9 @@ use crate::{
     writer::{Drain, Writer},
 };
 
+/// How long a stop waits for the writer to store what was accepted.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A running hub.
 pub struct Server {
     /// The address actually bound (the port is chosen by the OS when the config says 0).
@@ -80,7 +83,15 @@ impl Server {
         self.handle.stop(false).await;
         let _ = self.running.await;
         let active = self.registry.send(Shutdown).await?;
-        self.writer.send(Drain).await?;
+        // With the database down the writer would retry forever; stop waiting at some point.
+        if actix_web::rt::time::timeout(DRAIN_TIMEOUT, self.writer.send(Drain))
+            .await
+            .is_err()
+        {
+            log::error!(
+                "the database did not take the last events within {DRAIN_TIMEOUT:?}; they are lost"
+            );
+        }
         log::info!("stopped; {active} active sessions left to continue on the next start");
         Ok(())
     }

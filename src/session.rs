@@ -18,9 +18,16 @@ use crate::{
     error::{Error, Result},
     event::{events_frame, now_ms, Event, SharedEvent, META},
     fanout::{Fanout, ToViewer},
-    registry::{Registry, SessionChanged, SessionGone},
+    registry::{Registry, SessionChanged, SessionClosing, SessionGone},
+    reorder::Reorder,
     writer::{Append, Writer},
 };
+
+/// How long a frame that arrived ahead of a missing one waits for it (see `reorder`).
+const REORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A failed write of the session's end is retried after this long.
+const END_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Session-list updates for a growing session are sent at most this often.
 const FEED_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -50,6 +57,8 @@ pub struct Session {
     metas: Vec<(u64, i64)>,
     recorder: Option<(u64, Recipient<ToRecorder>)>,
     viewers: Fanout,
+    reorder: Reorder,
+    reorder_timer: Option<SpawnHandle>,
     waiters: Vec<(u64, oneshot::Sender<u64>)>,
     idle: Option<SpawnHandle>,
     /// The recorder's latest `{"type":"clock",…}` report, passed on to viewers.
@@ -94,6 +103,8 @@ impl Session {
             metas: Vec::new(),
             recorder: None,
             viewers: Fanout::default(),
+            reorder: Reorder::default(),
+            reorder_timer: None,
             waiters: Vec::new(),
             idle: None,
             clock: None,
@@ -152,7 +163,15 @@ impl Session {
         if self.state != State::Ending || self.durable_seq < self.received_seq {
             return;
         }
-        self.state = State::Closing;
+        if self.state != State::Closing {
+            self.state = State::Closing;
+            // From here on a returning recorder is told to retry, and gets a fresh actor once
+            // this one is gone: the end is written before anything can reopen the session.
+            self.registry.do_send(SessionClosing {
+                id: self.id.clone(),
+                addr: ctx.address(),
+            });
+        }
         let ended_at = now_ms();
         let id = self.id.clone();
         let write = self
@@ -160,7 +179,15 @@ impl Session {
             .run(move |c| store::end_session(c, &id, ended_at));
         ctx.wait(write.into_actor(self).map(move |res, act, ctx| {
             if let Err(e) = res {
-                log::error!("session {}: recording its end failed: {e}", act.id);
+                log::error!(
+                    "session {}: recording its end failed, retrying: {e}",
+                    act.id
+                );
+                ctx.run_later(END_RETRY, |act, ctx| {
+                    act.state = State::Ending;
+                    act.maybe_finish(ctx);
+                });
+                return;
             }
             if let Some(row) = act.row.as_mut() {
                 row.ended_at = Some(ended_at);
@@ -301,27 +328,45 @@ impl Handler<Ingest> for Session {
         if self.state == State::Closing {
             return Err(Error::SessionClosing);
         }
-        let fresh: Vec<SharedEvent> = msg
-            .events
-            .into_iter()
-            .filter(|e| e.seq > self.received_seq)
-            .map(Arc::new)
-            .collect();
-        let bytes: usize = fresh.iter().map(|e| e.size()).sum();
-        if !fresh.is_empty() && self.pending_bytes + bytes > self.cfg.pending_max_bytes {
-            return Err(Error::Overloaded);
-        }
         if self.recorder.is_none() {
             // A beacon is activity too: the session stays open for another idle period.
             self.state = State::Active;
             self.restart_idle_timer(ctx);
         }
+        let ready = self.reorder.offer(self.received_seq, msg.events);
+        if !self.reorder.is_empty() && self.reorder_timer.is_none() {
+            self.reorder_timer = Some(ctx.run_later(REORDER_WAIT, |act, ctx| {
+                act.reorder_timer = None;
+                for batch in act.reorder.release_all(act.received_seq) {
+                    if let Err(e) = act.accept(batch, ctx) {
+                        log::warn!("session {}: parked events refused: {}", act.id, e.code());
+                    }
+                }
+            }));
+        }
+        let mut accepted = 0;
+        for batch in ready {
+            accepted += self.accept(batch, ctx)?;
+        }
+        Ok(Ingested {
+            accepted,
+            received_seq: self.received_seq,
+        })
+    }
+}
+
+impl Session {
+    /// Takes in-order events whose seqs are all above `received_seq`: forwards them to viewers,
+    /// buffers them and hands them to the writer.
+    fn accept(&mut self, events: Vec<Event>, ctx: &mut Context<Self>) -> Result<usize> {
+        let fresh: Vec<SharedEvent> = events.into_iter().map(Arc::new).collect();
+        let bytes: usize = fresh.iter().map(|e| e.size()).sum();
         let Some(last) = fresh.last() else {
-            return Ok(Ingested {
-                accepted: 0,
-                received_seq: self.received_seq,
-            });
+            return Ok(0);
         };
+        if self.pending_bytes + bytes > self.cfg.pending_max_bytes {
+            return Err(Error::Overloaded);
+        }
         // Forward first: viewers must not wait for anything else.
         if !self.viewers.is_empty() {
             let frame = events_frame(fresh.iter().map(|e| &**e));
@@ -330,13 +375,14 @@ impl Handler<Ingest> for Session {
         }
 
         self.received_seq = last.seq;
-        let mut url = None;
+        let (mut url, mut first_event_ts) = (None, None);
         if let Some(row) = self.row.as_mut() {
             row.event_count += fresh.len() as i64;
             row.last_event_at = last.hub_time;
             row.last_seq = last.seq as i64;
             if row.first_event_ts.is_none() {
                 row.first_event_ts = fresh.first().map(|e| e.ts);
+                first_event_ts = row.first_event_ts;
             }
             if row.url.is_none() {
                 row.url = fresh.iter().find_map(|e| e.meta_href());
@@ -357,12 +403,10 @@ impl Handler<Ingest> for Session {
             notify: ctx.address().recipient(),
             events: fresh,
             url,
+            first_event_ts,
         });
         self.publish_growth(ctx);
-        Ok(Ingested {
-            accepted,
-            received_seq: self.received_seq,
-        })
+        Ok(accepted)
     }
 }
 

@@ -27,6 +27,7 @@ pub struct Append {
     pub notify: Recipient<Durable>,
     pub events: Vec<SharedEvent>,
     pub url: Option<String>,
+    pub first_event_ts: Option<i64>,
 }
 
 /// Resolves when nothing is waiting or in flight (used at shutdown).
@@ -45,11 +46,13 @@ pub struct Writer {
 }
 
 /// One session's share of a flush.
+#[derive(Clone)]
 struct Group {
     session_id: Arc<str>,
     notify: Recipient<Durable>,
     events: Vec<SharedEvent>,
     url: Option<String>,
+    first_event_ts: Option<i64>,
     bytes: usize,
 }
 
@@ -78,24 +81,27 @@ impl Writer {
         }
         self.in_flight = true;
         self.pending_bytes = 0;
-        let groups = group(std::mem::take(&mut self.pending));
+        // Kept here as well as moved into the write, so that a failure of any kind (the
+        // transaction, the pool, the blocking task) can put the batch back: nothing is lost.
+        let groups = Arc::new(group(std::mem::take(&mut self.pending)));
+        let batch = groups.clone();
         let write = self.store.run(move |conn| {
-            let writes: Vec<SessionWrite<'_>> = groups
+            let writes: Vec<SessionWrite<'_>> = batch
                 .iter()
                 .map(|g| SessionWrite {
                     session_id: &g.session_id,
                     events: &g.events,
                     url: g.url.clone(),
+                    first_event_ts: g.first_event_ts,
                 })
                 .collect();
-            let sizes = store::write_batch(conn, &writes);
-            drop(writes);
-            Ok((groups, sizes))
+            store::write_batch(conn, &writes)
         });
-        ctx.spawn(write.into_actor(self).map(|res, act, ctx| {
+        ctx.spawn(write.into_actor(self).map(move |res, act, ctx| {
             act.in_flight = false;
+            let groups = Arc::try_unwrap(groups).unwrap_or_else(|shared| (*shared).clone());
             match res {
-                Ok((groups, Ok(sizes))) => {
+                Ok(sizes) => {
                     for (g, (stored, raw)) in groups.into_iter().zip(sizes) {
                         if let Some(last) = g.events.last() {
                             g.notify.do_send(Durable {
@@ -108,14 +114,13 @@ impl Writer {
                     }
                     act.retry_at = None;
                 }
-                Ok((groups, Err(e))) => {
+                Err(e) => {
                     log::error!(
                         "writer: flush of {} sessions failed, will retry: {e}",
                         groups.len()
                     );
                     act.requeue(groups);
                 }
-                Err(e) => log::error!("writer: blocking pool failed, batch lost: {e}"),
             }
             if act.pending_bytes >= act.cfg.flush_max_bytes || !act.drained.is_empty() {
                 act.flush(ctx);
@@ -133,6 +138,7 @@ impl Writer {
                 notify: g.notify,
                 events: g.events,
                 url: g.url,
+                first_event_ts: g.first_event_ts,
             })
             .collect();
         self.pending_bytes += again
@@ -156,6 +162,7 @@ fn group(appends: Vec<Append>) -> Vec<Group> {
                 let g = &mut groups[i];
                 g.events.extend(a.events);
                 g.url = g.url.take().or(a.url);
+                g.first_event_ts = g.first_event_ts.or(a.first_event_ts);
                 g.bytes += bytes;
             }
             None => {
@@ -165,6 +172,7 @@ fn group(appends: Vec<Append>) -> Vec<Group> {
                     notify: a.notify,
                     events: a.events,
                     url: a.url,
+                    first_event_ts: a.first_event_ts,
                     bytes,
                 });
             }

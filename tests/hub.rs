@@ -242,3 +242,30 @@ async fn ended_session_replays_history_then_end_marker(backend: Backend) {
     assert_eq!(whole, json!(events));
 }
 both!(ended_session_replays_history_then_end_marker);
+
+async fn beacons_that_overtake_each_other_lose_nothing(backend: Backend) {
+    let hub = Hub::start(backend).await;
+    let id = unique_id("overtake");
+    let events = page(1_000, 28); // 30 events
+    let path = format!("/api/sessions/{id}/events");
+    let (status, _) = hub.post(&path, frame(1, &events[..10]).to_string()).await;
+    assert_eq!(status, 200);
+    // At page unload the later beacon lands first: it waits for the gap to fill.
+    let late = frame(21, &events[20..]).to_string();
+    let early = frame(11, &events[10..20]).to_string();
+    let (late_reply, early_reply) = tokio::join!(hub.post(&path, late), async {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+        hub.post(&path, early).await
+    });
+    assert_eq!(late_reply.0, 200, "{}", late_reply.1);
+    assert_eq!(early_reply.0, 200, "{}", early_reply.1);
+    assert_eq!(late_reply.1["durable_seq"], 30);
+    let stored = hub.stored(&id).await;
+    assert_eq!(seqs(&stored), (1..=30).collect::<Vec<_>>());
+    // A real gap (events the recorder dropped) is accepted after a short wait, in order.
+    let (status, body) = hub
+        .post(&path, frame(40, &[inc(9_000, 1)]).to_string())
+        .await;
+    assert_eq!((status, body["durable_seq"].as_u64()), (200, Some(40)));
+}
+both!(beacons_that_overtake_each_other_lose_nothing);

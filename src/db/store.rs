@@ -126,6 +126,8 @@ pub struct SessionWrite<'a> {
     pub events: &'a [std::sync::Arc<Event>],
     /// The page URL, set once: when the session's first Meta event is in this write.
     pub url: Option<String>,
+    /// The visitor timestamp of the session's first event, set once, with that event.
+    pub first_event_ts: Option<i64>,
 }
 
 /// A session's row and the full snapshots (Meta seq, Meta ts) a viewer can start from.
@@ -240,15 +242,12 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
         insert_chunks(conn, &chunks)?;
         update_totals(conn, &totals)?;
         for w in writes {
-            let Some(first) = w.events.first() else {
-                continue;
-            };
             // Only a session's first writes carry these; later ones leave them be.
             let target = sessions::table.find(w.session_id);
-            if first.seq == 1 {
+            if let Some(ts) = w.first_event_ts {
                 diesel::update(target)
                     .filter(sessions::first_event_ts.is_null())
-                    .set(sessions::first_event_ts.eq(first.ts))
+                    .set(sessions::first_event_ts.eq(ts))
                     .execute(conn)?;
             }
             if let Some(url) = &w.url {
@@ -340,12 +339,16 @@ pub fn end_session(conn: &mut DbConn, id: &str, ended_at: i64) -> Result<()> {
     Ok(())
 }
 
-/// Ends sessions left open by a previous run whose recorder never came back.
-pub fn end_orphans(conn: &mut DbConn, live: &[String]) -> Result<usize> {
+/// Ends sessions left open by a previous run whose recorder never came back: open, not served
+/// now (`live`), and with no event since this run started (which also spares a session whose
+/// recorder returns between the `live` snapshot and this update).
+pub fn end_orphans(conn: &mut DbConn, booted_at: i64, live: &[String]) -> Result<usize> {
     Ok(diesel::update(
         sessions::table
             .filter(sessions::ended_at.is_null())
-            .filter(sessions::id.ne_all(live)),
+            .filter(sessions::id.ne_all(live))
+            .filter(sessions::last_event_at.lt(booted_at))
+            .filter(sessions::started_at.lt(booted_at)),
     )
     .set(sessions::ended_at.eq(sessions::last_event_at.nullable()))
     .execute(conn)?)
@@ -391,13 +394,14 @@ pub fn list_sessions(conn: &mut DbConn, q: &ListQuery) -> Result<Vec<SessionRow>
         .load(conn)?)
 }
 
-/// Up to about `max_events` stored events with `from_seq <= seq < before_seq`, in order.
+/// Stored events with `from_seq <= seq < before_seq`, in order, stopping after whole chunks
+/// once `max_bytes` of event JSON is reached (always at least one chunk).
 pub fn load_events(
     conn: &mut DbConn,
     id: &str,
     from_seq: u64,
     before_seq: Option<u64>,
-    max_events: usize,
+    max_bytes: usize,
 ) -> Result<Vec<Event>> {
     // The chunk holding `from_seq` starts at or before it: find that start with one index seek.
     let start = event_chunks::table
@@ -410,7 +414,8 @@ pub fn load_events(
         .unwrap_or(from_seq as i64);
     let mut next = start;
     let mut out = Vec::new();
-    // Chunks are fetched a few at a time so a page never decodes much past `max_events`.
+    let mut bytes = 0;
+    // Chunks are fetched a few at a time so a page never decodes much past `max_bytes`.
     const CHUNKS_PER_QUERY: i64 = 16;
     loop {
         let mut query = event_chunks::table
@@ -433,13 +438,17 @@ pub fn load_events(
         for (first_seq, data, raw_len) in chunks {
             next = first_seq + 1;
             let events = chunk::decode(&data, raw_len.max(0) as usize)?;
-            out.extend(
-                events
-                    .into_iter()
-                    .filter(|e| e.seq >= from_seq && before_seq.is_none_or(|b| e.seq < b)),
-            );
+            for e in events {
+                if e.seq >= from_seq && before_seq.is_none_or(|b| e.seq < b) {
+                    bytes += e.json.len();
+                    out.push(e);
+                }
+            }
+            if bytes >= max_bytes {
+                return Ok(out);
+            }
         }
-        if got < CHUNKS_PER_QUERY || out.len() >= max_events {
+        if got < CHUNKS_PER_QUERY {
             return Ok(out);
         }
     }

@@ -50,6 +50,7 @@ pub struct ViewerSocket {
     reading: bool,
     /// Live frames that arrive while history is still being sent.
     held: Vec<(Arc<str>, u64)>,
+    held_bytes: usize,
     live: bool,
     ended: bool,
     /// (last seq of a frame, bytes sent up to and including it), oldest first.
@@ -79,6 +80,7 @@ impl ViewerSocket {
             pages: None,
             reading: false,
             held: Vec::new(),
+            held_bytes: 0,
             live: false,
             ended,
             in_flight: VecDeque::new(),
@@ -158,6 +160,7 @@ impl ViewerSocket {
 
     fn go_live(&mut self, ctx: &mut WebsocketContext<Self>) {
         self.live = true;
+        self.held_bytes = 0;
         for (frame, seq) in std::mem::take(&mut self.held) {
             self.send_events(ctx, &frame, seq);
         }
@@ -270,9 +273,9 @@ impl Handler<ToViewer> for ViewerSocket {
                 }
             }
             ToViewer::Frame(frame, seq) => {
+                self.held_bytes += frame.len();
                 self.held.push((frame, seq));
-                let held: usize = self.held.iter().map(|(f, _)| f.len()).sum();
-                if held > MAX_UNACKED {
+                if self.held_bytes > MAX_UNACKED {
                     close_with(ctx, &Error::ViewerTooSlow);
                 }
             }
