@@ -57,6 +57,12 @@ async fn every_bad_input_gets_its_error_and_others_keep_working(backend: Backend
             400,
         ),
         (
+            "seq past 2^53",
+            frame(1 << 63, &[inc(1, 1)]).to_string(),
+            "invalid_frame",
+            400,
+        ),
+        (
             "unknown type",
             json!({"type": "hack"}).to_string(),
             "invalid_frame",
