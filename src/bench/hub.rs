@@ -255,6 +255,85 @@ pub fn machine_cpu() -> Option<MachineCpu> {
     })
 }
 
+/// Total CPU seconds of every process whose command name is `name` (e.g. the PostgreSQL
+/// server's processes), from `/proc/*/stat`.
+pub fn cpu_of_processes_named(name: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .filter_map(|pid| sample(Some(pid)))
+        .map(|s| s.cpu_secs)
+        .sum()
+}
+
+/// CPU counters at one instant: the hub, the bench, PostgreSQL, the whole machine.
+#[derive(Clone, Copy)]
+pub struct CpuSnapshot {
+    at: Instant,
+    hub: Option<ProcSample>,
+    bench: Option<ProcSample>,
+    postgres: f64,
+    machine: Option<MachineCpu>,
+}
+
+impl CpuSnapshot {
+    pub fn take(hub: Option<ProcSample>) -> Self {
+        CpuSnapshot {
+            at: Instant::now(),
+            hub,
+            bench: sample(None),
+            postgres: cpu_of_processes_named("postgres"),
+            machine: machine_cpu(),
+        }
+    }
+}
+
+/// CPU used between two snapshots, in % of one core (machine and steal: % of all cores).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuUse {
+    pub hub: Option<f64>,
+    pub bench: Option<f64>,
+    pub postgres: f64,
+    /// Everything else on the machine: other people's builds and tests, the kernel's own work
+    /// not charged to a process. A large value means the run was disturbed.
+    pub others: Option<f64>,
+    pub machine: Option<f64>,
+    pub steal: Option<f64>,
+}
+
+impl CpuUse {
+    pub fn between(a: &CpuSnapshot, b: &CpuSnapshot) -> Self {
+        let wall = b.at.duration_since(a.at).as_secs_f64().max(1e-3);
+        let pct = |x: Option<ProcSample>, y: Option<ProcSample>| {
+            Some((y?.cpu_secs - x?.cpu_secs) / wall * 100.0)
+        };
+        let hub = pct(a.hub, b.hub);
+        let bench = pct(a.bench, b.bench);
+        let postgres = (b.postgres - a.postgres).max(0.0) / wall * 100.0;
+        let machine = a.machine.zip(b.machine);
+        let others = machine.map(|(m0, m1)| {
+            let busy = (m1.busy - m0.busy) / clock_ticks_per_sec() / wall * 100.0;
+            (busy - hub.unwrap_or(0.0) - bench.unwrap_or(0.0) - postgres).max(0.0)
+        });
+        let share = |f: fn(&MachineCpu) -> f64| {
+            machine.map(|(m0, m1)| (f(&m1) - f(&m0)) / (m1.total - m0.total).max(1.0) * 100.0)
+        };
+        CpuUse {
+            hub,
+            bench,
+            postgres,
+            others,
+            machine: share(|m| m.busy),
+            steal: share(|m| m.steal),
+        }
+    }
+}
+
 /// A short description of the machine, for the report.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")

@@ -287,7 +287,7 @@ fn run_step(
     };
     let mut peak_rss = 0u64;
     let mut cpu_start = None;
-    let mut cpu = None;
+    let mut cpu = hub::CpuUse::default();
     let (mut tally, timeline) = load::run(plan, |phase| {
         let hub_now = pid.and_then(|p| hub::sample(Some(p)));
         if let Some(s) = hub_now {
@@ -295,28 +295,10 @@ fn run_step(
         }
         match phase {
             Phase::Tick => {}
-            Phase::LoadStart => {
-                cpu_start = Some((
-                    std::time::Instant::now(),
-                    hub_now,
-                    hub::sample(None),
-                    hub::machine_cpu(),
-                ));
-            }
+            Phase::LoadStart => cpu_start = Some(hub::CpuSnapshot::take(hub_now)),
             Phase::LoadEnd => {
-                if let Some((t0, h0, b0, m0)) = cpu_start {
-                    let wall = t0.elapsed().as_secs_f64();
-                    let pct = |a: Option<hub::ProcSample>, b: Option<hub::ProcSample>| {
-                        Some((b?.cpu_secs - a?.cpu_secs) / wall * 100.0)
-                    };
-                    let machine = m0.zip(hub::machine_cpu()).map(|(a, b)| {
-                        let total = (b.total - a.total).max(1.0);
-                        (
-                            (b.busy - a.busy) / total * 100.0,
-                            (b.steal - a.steal) / total * 100.0,
-                        )
-                    });
-                    cpu = Some((pct(h0, hub_now), pct(b0, hub::sample(None)), machine));
+                if let Some(start) = &cpu_start {
+                    cpu = hub::CpuUse::between(start, &hub::CpuSnapshot::take(hub_now));
                 }
             }
         }
@@ -357,10 +339,12 @@ fn run_step(
         send_lag_ms: Percentiles::of_micros(&mut tally.send_lag_us),
         hub_peak_rss_mib: pid.map(|_| peak_rss as f64 / MIB),
         hub_rss_end_mib: hub_end.map(|s| s.rss_bytes as f64 / MIB),
-        hub_cpu_pct: cpu.and_then(|c| c.0),
-        bench_cpu_pct: cpu.and_then(|c| c.1).unwrap_or(0.0),
-        machine_cpu_pct: cpu.and_then(|c| c.2).map(|m| m.0),
-        machine_steal_pct: cpu.and_then(|c| c.2).map(|m| m.1),
+        hub_cpu_pct: cpu.hub,
+        bench_cpu_pct: cpu.bench.unwrap_or(0.0),
+        postgres_cpu_pct: cpu.postgres,
+        others_cpu_pct: cpu.others,
+        machine_cpu_pct: cpu.machine,
+        machine_steal_pct: cpu.steal,
         integrity_errors: tally.integrity_errors,
         errors: std::mem::take(&mut tally.errors),
         broken: Vec::new(),

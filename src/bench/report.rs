@@ -78,6 +78,11 @@ pub struct Step {
     pub hub_cpu_pct: Option<f64>,
     /// The bench's own CPU during the load phase, in % of one core.
     pub bench_cpu_pct: f64,
+    /// PostgreSQL's server processes during the load phase, in % of one core (≈ 0 on SQLite).
+    pub postgres_cpu_pct: f64,
+    /// Everything else on the machine during the load phase, in % of one core: other work
+    /// competing for the cores. Runs where this is large were disturbed.
+    pub others_cpu_pct: Option<f64>,
     /// The whole machine during the load phase (hub, bench, PostgreSQL, everything), in % of
     /// all cores, and the part of it stolen by the hypervisor.
     pub machine_cpu_pct: Option<f64>,
@@ -120,6 +125,9 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"))
 }
 
+/// Other processes using more than this much of a core during a step make it suspect.
+const DISTURBED_PCT: f64 = 25.0;
+
 /// The table printed on stdout.
 pub fn table(report: &Report) -> String {
     let mut out = String::new();
@@ -140,7 +148,8 @@ pub fn table(report: &Report) -> String {
         "rss MiB",
         "hub cpu",
         "bench cpu",
-        "box cpu",
+        "pg cpu",
+        "other cpu",
         "lag p99",
         "ok",
     ];
@@ -165,7 +174,8 @@ pub fn table(report: &Report) -> String {
             opt(s.hub_peak_rss_mib, 0),
             opt(s.hub_cpu_pct.map(|c| c.round()), 0) + "%",
             format!("{:.0}%", s.bench_cpu_pct),
-            opt(s.machine_cpu_pct.map(|c| c.round()), 0) + "%",
+            format!("{:.0}%", s.postgres_cpu_pct),
+            opt(s.others_cpu_pct.map(|c| c.round()), 0) + "%",
             opt(s.send_lag_ms.map(|p| p.p99), 2),
             if s.broken.is_empty() { "yes" } else { "NO" }.into(),
         ]);
@@ -193,8 +203,14 @@ pub fn table(report: &Report) -> String {
             out.push('\n');
         }
     }
-    out.push_str("latencies in ms (p50/p95/p99/max: recorder send -> viewer receive; dur: send -> durable ack); hub/bench cpu in % of one core, box cpu in % of the whole machine, during the load\n");
+    out.push_str("latencies in ms (p50/p95/p99/max: recorder send -> viewer receive; dur: send -> durable ack); cpu in % of one core during the load (other: everything else on the machine)\n");
     for s in &report.steps {
+        if let Some(other) = s.others_cpu_pct.filter(|c| *c > DISTURBED_PCT) {
+            out.push_str(&format!(
+                "{} x{}: disturbed: other processes used {other:.0}% of a core during the load\n",
+                s.backend, s.sessions
+            ));
+        }
         if !s.broken.is_empty() || !s.errors.is_empty() {
             out.push_str(&format!(
                 "{} x{}: {}{}\n",
