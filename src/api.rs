@@ -268,6 +268,7 @@ async fn post_events(
         .send(Open {
             id: id.clone(),
             user_agent: user_agent(&req),
+            arbiter: actix::Arbiter::current(),
         })
         .await??;
     // Wait for this frame's own events: one that arrived ahead of a gap is parked a moment.
@@ -299,6 +300,7 @@ async fn record(
         .send(Open {
             id: id.clone(),
             user_agent: user_agent(&req),
+            arbiter: actix::Arbiter::current(),
         })
         .await
         .map_err(Error::from)??;

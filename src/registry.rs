@@ -68,6 +68,10 @@ impl Actor for Registry {
 pub struct Open {
     pub id: Arc<str>,
     pub user_agent: Option<String>,
+    /// Where a new session actor runs: the recorder's own worker, so that its events reach the
+    /// session without a thread hop and sessions spread over the workers instead of all
+    /// sharing the registry's thread.
+    pub arbiter: ArbiterHandle,
 }
 
 impl Handler<Open> for Registry {
@@ -83,15 +87,15 @@ impl Handler<Open> for Registry {
         if let Some(addr) = self.sessions.get(&msg.id).filter(|a| a.connected()) {
             return Ok(addr.clone());
         }
-        let addr = Session::new(
+        let session = Session::new(
             msg.id.clone(),
             self.cfg.clone(),
             self.store.clone(),
             self.writer.clone(),
             ctx.address(),
             msg.user_agent,
-        )
-        .start();
+        );
+        let addr = Session::start_in_arbiter(&msg.arbiter, move |_| session);
         self.sessions.insert(msg.id, addr.clone());
         Ok(addr)
     }
