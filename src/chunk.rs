@@ -1,5 +1,6 @@
 //! The storage form of events: consecutive events of one session packed into one
-//! zstd-compressed chunk per writer flush, so that replay reads few rows and storage stays small.
+//! zstd-compressed chunk (one per writer flush, later merged into chunks of a few hundred events
+//! by the writer), so that replay reads few rows and storage stays small.
 //!
 //! Layout before compression, per event: seq u64, hub_time i64, ts i64, len u32 (all
 //! little-endian), then `len` bytes of the event's JSON exactly as received.

@@ -1,8 +1,16 @@
 //! The writer actor: collects events from every session and stores them in batches, one
 //! transaction per flush (by time and by size), then tells each session what is durable.
 //! One flush is in flight at a time, so "durable up to N" always covers everything before N.
+//!
+//! A flush every 50 ms gives a session one chunk of one or two events per flush, which would
+//! make replay read a row per event and leave zstd nothing to compress. So the writer keeps, per
+//! session, the events of its recent small chunks (a run) and, once the run is big enough,
+//! writes the next chunk as the merge of the run and the new events, in the same transaction
+//! that deletes the small ones. Each event is thus compressed twice; stored chunks hold about
+//! `MERGE_EVENTS` events or `MERGE_BYTES` of JSON.
 
 use std::{
+    collections::HashMap,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -12,13 +20,19 @@ use tokio::sync::oneshot;
 
 use crate::{
     config::Config,
-    db::store::{self, SessionWrite, Store},
+    db::store::{self, Replaces, SessionWrite, Store, Written},
     event::SharedEvent,
     session::Durable,
 };
 
 /// After a failed flush the batch is kept and retried this much later.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A run is merged once it has this many events or this many bytes of event JSON.
+const MERGE_EVENTS: usize = 256;
+const MERGE_BYTES: usize = 128 * 1024;
+/// A run not written to for this long is forgotten (its small chunks stay as they are), so
+/// ended and idle sessions do not keep memory here.
+const RUN_IDLE: Duration = Duration::from_secs(120);
 
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -43,6 +57,16 @@ pub struct Writer {
     in_flight: bool,
     retry_at: Option<Instant>,
     drained: Vec<oneshot::Sender<()>>,
+    runs: HashMap<Arc<str>, Run>,
+}
+
+/// One session's small chunks written since its last merged one, with their events.
+#[derive(Clone)]
+struct Run {
+    events: Vec<SharedEvent>,
+    json_bytes: usize,
+    replaces: Replaces,
+    written_at: Instant,
 }
 
 /// One session's share of a flush.
@@ -66,7 +90,68 @@ impl Writer {
             in_flight: false,
             retry_at: None,
             drained: Vec::new(),
+            runs: HashMap::new(),
         }
+    }
+
+    /// The chunk to write for each group: its own events, or merged after its run's.
+    fn plan(&self, groups: &[Group]) -> Vec<(Vec<SharedEvent>, Option<Replaces>)> {
+        groups
+            .iter()
+            .map(|g| match self.runs.get(&g.session_id) {
+                Some(run)
+                    if run.replaces.chunks > 0
+                        && (run.events.len() + g.events.len() >= MERGE_EVENTS
+                            || run.json_bytes + g.bytes >= MERGE_BYTES) =>
+                {
+                    let mut events = run.events.clone();
+                    events.extend(g.events.iter().cloned());
+                    (events, Some(run.replaces))
+                }
+                _ => (g.events.clone(), None),
+            })
+            .collect()
+    }
+
+    /// Records what a successful flush wrote: merged runs start over, small chunks join theirs.
+    fn remember(
+        &mut self,
+        groups: &[Group],
+        plan: Vec<(Vec<SharedEvent>, Option<Replaces>)>,
+        written: &[Written],
+    ) {
+        let now = Instant::now();
+        for ((g, (events, replaced)), w) in groups.iter().zip(plan).zip(written) {
+            let big = g.events.len() >= MERGE_EVENTS || g.bytes >= MERGE_BYTES;
+            if replaced.is_some() || big {
+                self.runs.remove(&g.session_id);
+                continue;
+            }
+            let Some(first) = events.first().map(|e| e.seq) else {
+                continue;
+            };
+            let run = self
+                .runs
+                .entry(g.session_id.clone())
+                .or_insert_with(|| Run {
+                    events: Vec::new(),
+                    json_bytes: 0,
+                    replaces: Replaces {
+                        first_seq: first,
+                        ..Replaces::default()
+                    },
+                    written_at: now,
+                });
+            run.json_bytes += g.bytes;
+            run.replaces.chunks += 1;
+            run.replaces.events += events.len();
+            run.replaces.raw_bytes += w.chunk_raw;
+            run.replaces.stored_bytes += w.chunk_stored;
+            run.events.extend(events);
+            run.written_at = now;
+        }
+        self.runs
+            .retain(|_, r| now.duration_since(r.written_at) < RUN_IDLE);
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
@@ -83,16 +168,20 @@ impl Writer {
         self.pending_bytes = 0;
         // Kept here as well as moved into the write, so that a failure of any kind (the
         // transaction, the pool, the blocking task) can put the batch back: nothing is lost.
-        let groups = Arc::new(group(std::mem::take(&mut self.pending)));
-        let batch = groups.clone();
+        let groups = group(std::mem::take(&mut self.pending));
+        let plan = Arc::new(self.plan(&groups));
+        let groups = Arc::new(groups);
+        let (batch, chunks) = (groups.clone(), plan.clone());
         let write = self.store.run(move |conn| {
             let writes: Vec<SessionWrite<'_>> = batch
                 .iter()
-                .map(|g| SessionWrite {
+                .zip(chunks.iter())
+                .map(|(g, (events, replaces))| SessionWrite {
                     session_id: &g.session_id,
-                    events: &g.events,
+                    events,
                     url: g.url.clone(),
                     first_event_ts: g.first_event_ts,
+                    replaces: *replaces,
                 })
                 .collect();
             store::write_batch(conn, &writes)
@@ -100,15 +189,17 @@ impl Writer {
         ctx.spawn(write.into_actor(self).map(move |res, act, ctx| {
             act.in_flight = false;
             let groups = Arc::try_unwrap(groups).unwrap_or_else(|shared| (*shared).clone());
+            let plan = Arc::try_unwrap(plan).unwrap_or_else(|shared| (*shared).clone());
             match res {
-                Ok(sizes) => {
-                    for (g, (stored, raw)) in groups.into_iter().zip(sizes) {
+                Ok(written) => {
+                    act.remember(&groups, plan, &written);
+                    for (g, w) in groups.into_iter().zip(written) {
                         if let Some(last) = g.events.last() {
                             g.notify.do_send(Durable {
                                 up_to: last.seq,
                                 bytes: g.bytes,
-                                stored_bytes: stored,
-                                raw_bytes: raw,
+                                stored_bytes: w.stored_delta,
+                                raw_bytes: w.raw_delta,
                             });
                         }
                     }
@@ -119,6 +210,9 @@ impl Writer {
                         "writer: flush of {} sessions failed, will retry: {e}",
                         groups.len()
                     );
+                    // The retry writes plain chunks: whatever failed, merging cannot make it fail
+                    // again (the small chunks already stored simply stay).
+                    act.runs.clear();
                     act.requeue(groups);
                 }
             }
@@ -154,7 +248,7 @@ impl Writer {
 /// Merges the appends of each session, in arrival order, into one write.
 fn group(appends: Vec<Append>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut index = std::collections::HashMap::<Arc<str>, usize>::new();
+    let mut index = HashMap::<Arc<str>, usize>::new();
     for a in appends {
         let bytes: usize = a.events.iter().map(|e| e.size()).sum();
         match index.get(&a.session_id) {

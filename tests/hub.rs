@@ -269,3 +269,43 @@ async fn beacons_that_overtake_each_other_lose_nothing(backend: Backend) {
     assert_eq!((status, body["durable_seq"].as_u64()), (200, Some(40)));
 }
 both!(beacons_that_overtake_each_other_lose_nothing);
+
+async fn small_chunks_are_merged_while_history_is_read(backend: Backend) {
+    // One event per flush, as a real recorder at a few events per second gets; a tiny buffer
+    // sends the viewer's history through the database while the writer merges chunks.
+    let hub = Hub::start_with(backend, |c| {
+        c.flush_interval_ms = 1;
+        c.buffer_max_bytes = 2_000;
+    })
+    .await;
+    let id = unique_id("merge");
+    let total = 700u64;
+    let events = page(1_000, total - 2);
+    let (mut rec, _) = hub.recorder(&id).await;
+    let mut viewer = None;
+    for (i, e) in events.iter().enumerate() {
+        let seq = i as u64 + 1;
+        rec.send(&frame(seq, std::slice::from_ref(e))).await;
+        loop {
+            let ack = rec.recv_type("ack").await;
+            if ack["durable_seq"].as_u64() == Some(seq) {
+                break;
+            }
+        }
+        if seq == 400 {
+            viewer = Some(hub.ws(&format!("/ws/watch/{id}?from=start")).await.unwrap());
+        }
+    }
+    let (got, _) = viewer.unwrap().events(total as usize).await;
+    assert_eq!(seqs(&got), (1..=total).collect::<Vec<_>>());
+    let stored = hub.stored(&id).await;
+    assert_eq!(seqs(&stored), (1..=total).collect::<Vec<_>>());
+    // 700 single-event flushes; without merging there would be 700 chunks.
+    let chunks = hub.db.chunk_count(&id);
+    assert!(chunks <= 200, "{chunks} chunks for {total} events");
+    let (_, info) = hub.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(info["event_count"], total);
+    let (raw, stored) = (info["raw_bytes"].as_i64(), info["stored_bytes"].as_i64());
+    assert!(stored < raw, "stored {stored:?} of raw {raw:?}");
+}
+both!(small_chunks_are_merged_while_history_is_read);

@@ -123,11 +123,34 @@ const INSERT_ROWS: usize = 500;
 #[derive(Debug)]
 pub struct SessionWrite<'a> {
     pub session_id: &'a str,
+    /// The events of the chunk to write: those of `replaces` (already stored), then new ones.
     pub events: &'a [std::sync::Arc<Event>],
     /// The page URL, set once: when the session's first Meta event is in this write.
     pub url: Option<String>,
     /// The visitor timestamp of the session's first event, set once, with that event.
     pub first_event_ts: Option<i64>,
+    pub replaces: Option<Replaces>,
+}
+
+/// Consecutive small chunks of one session that a write merges into its own chunk.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Replaces {
+    /// Where the first of them starts; they end right before the write's new events.
+    pub first_seq: u64,
+    pub chunks: usize,
+    /// How many leading events of the write they hold.
+    pub events: usize,
+    pub raw_bytes: i64,
+    pub stored_bytes: i64,
+}
+
+/// What one write stored: its chunk's sizes, and how much the session's totals grew.
+#[derive(Clone, Copy, Debug)]
+pub struct Written {
+    pub chunk_raw: i64,
+    pub chunk_stored: i64,
+    pub raw_delta: i64,
+    pub stored_delta: i64,
 }
 
 /// A session's row and the full snapshots (Meta seq, Meta ts) a viewer can start from.
@@ -196,16 +219,26 @@ pub fn load_metas(conn: &mut DbConn, id: &str) -> Result<Vec<(u64, i64)>> {
         .collect())
 }
 
-/// Writes one flush in one transaction: a compressed chunk per session plus its row's totals.
-/// Returns (stored, raw) bytes per write.
-pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec<(i64, i64)>> {
+/// Writes one flush in one transaction: a compressed chunk per session (replacing the small
+/// chunks it merges) plus its row's totals.
+pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec<Written>> {
     let mut zstd = chunk::compressor()?;
     let encoded = writes
         .iter()
         .map(|w| chunk::encode(&mut zstd, w.events.iter().map(|e| &**e)))
         .collect::<Result<Vec<_>>>()?;
     let mut chunks = Vec::with_capacity(writes.len());
+    let mut written = Vec::with_capacity(writes.len());
+    let mut totals = Vec::with_capacity(writes.len());
     for (w, (data, raw_len)) in writes.iter().zip(&encoded) {
+        let r = w.replaces.unwrap_or_default();
+        let done = Written {
+            chunk_raw: *raw_len as i64,
+            chunk_stored: data.len() as i64,
+            raw_delta: *raw_len as i64 - r.raw_bytes,
+            stored_delta: data.len() as i64 - r.stored_bytes,
+        };
+        written.push(done);
         let (Some(first), Some(last)) = (w.events.first(), w.events.last()) else {
             continue;
         };
@@ -216,29 +249,27 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
             last_seq: last.seq as i64,
             first_ts: first.ts,
             last_ts: last.ts,
-            event_count: w.events.len() as i32,
+            event_count: i32::try_from(w.events.len()).map_err(Error::internal)?,
             meta_seq: meta.map(|m| m.seq as i64),
             meta_ts: meta.map(|m| m.ts),
             raw_len: i32::try_from(*raw_len).map_err(Error::internal)?,
             data,
         });
+        totals.push(Totals {
+            id: w.session_id,
+            last_event_at: last.hub_time,
+            events: w.events.len().saturating_sub(r.events) as i64,
+            raw_bytes: done.raw_delta,
+            stored_bytes: done.stored_delta,
+            last_seq: last.seq as i64,
+        });
     }
-    let totals: Vec<Totals<'_>> = writes
-        .iter()
-        .zip(&encoded)
-        .filter_map(|(w, (data, raw_len))| {
-            let last = w.events.last()?;
-            Some(Totals {
-                id: w.session_id,
-                last_event_at: last.hub_time,
-                events: w.events.len() as i64,
-                raw_bytes: *raw_len as i64,
-                stored_bytes: data.len() as i64,
-                last_seq: last.seq as i64,
-            })
-        })
-        .collect();
     conn.transaction(|conn| {
+        for w in writes {
+            if let Some(r) = w.replaces {
+                remove_merged(conn, w, r)?;
+            }
+        }
         insert_chunks(conn, &chunks)?;
         update_totals(conn, &totals)?;
         for w in writes {
@@ -257,11 +288,32 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
                     .execute(conn)?;
             }
         }
-        Ok(encoded
-            .iter()
-            .map(|(data, raw)| (data.len() as i64, *raw as i64))
-            .collect())
+        Ok(written)
     })
+}
+
+/// Deletes the small chunks a merged chunk replaces, checking that they are exactly the ones the
+/// writer merged: the merged chunk is written from the writer's copy of their events.
+fn remove_merged(conn: &mut DbConn, w: &SessionWrite<'_>, r: Replaces) -> Result<()> {
+    let end = w
+        .events
+        .get(r.events)
+        .map_or(u64::MAX, |e| e.seq)
+        .min(i64::MAX as u64) as i64;
+    let removed = diesel::delete(
+        event_chunks::table
+            .filter(event_chunks::session_id.eq(w.session_id))
+            .filter(event_chunks::first_seq.ge(r.first_seq as i64))
+            .filter(event_chunks::first_seq.lt(end)),
+    )
+    .execute(conn)?;
+    if removed != r.chunks {
+        return Err(Error::internal(format!(
+            "merging chunks: found {removed} where {} were written",
+            r.chunks
+        )));
+    }
+    Ok(())
 }
 
 /// What one flush adds to one session's row.
@@ -396,6 +448,9 @@ pub fn list_sessions(conn: &mut DbConn, q: &ListQuery) -> Result<Vec<SessionRow>
 
 /// Stored events with `from_seq <= seq < before_seq`, in order, stopping after whole chunks
 /// once `max_bytes` of event JSON is reached (always at least one chunk).
+///
+/// Pages go by each chunk's last seq: when the writer merges chunks between two queries, the
+/// merged chunk ends at or after the cursor, so the next query still finds its events.
 pub fn load_events(
     conn: &mut DbConn,
     id: &str,
@@ -403,16 +458,7 @@ pub fn load_events(
     before_seq: Option<u64>,
     max_bytes: usize,
 ) -> Result<Vec<Event>> {
-    // The chunk holding `from_seq` starts at or before it: find that start with one index seek.
-    let start = event_chunks::table
-        .filter(event_chunks::session_id.eq(id))
-        .filter(event_chunks::first_seq.le(from_seq as i64))
-        .order(event_chunks::first_seq.desc())
-        .select(event_chunks::first_seq)
-        .first::<i64>(conn)
-        .optional()?
-        .unwrap_or(from_seq as i64);
-    let mut next = start;
+    let mut cursor = from_seq;
     let mut out = Vec::new();
     let mut bytes = 0;
     // Chunks are fetched a few at a time so a page never decodes much past `max_bytes`.
@@ -420,30 +466,30 @@ pub fn load_events(
     loop {
         let mut query = event_chunks::table
             .filter(event_chunks::session_id.eq(id))
-            .filter(event_chunks::first_seq.ge(next))
+            .filter(event_chunks::last_seq.ge(cursor.min(i64::MAX as u64) as i64))
             .into_boxed();
         if let Some(before) = before_seq {
-            query = query.filter(event_chunks::first_seq.lt(before as i64));
+            query = query.filter(event_chunks::first_seq.lt(before.min(i64::MAX as u64) as i64));
         }
         let chunks = query
-            .order(event_chunks::first_seq.asc())
+            .order(event_chunks::last_seq.asc())
             .select((
-                event_chunks::first_seq,
+                event_chunks::last_seq,
                 event_chunks::data,
                 event_chunks::raw_len,
             ))
             .limit(CHUNKS_PER_QUERY)
             .load::<(i64, Vec<u8>, i32)>(conn)?;
         let got = chunks.len() as i64;
-        for (first_seq, data, raw_len) in chunks {
-            next = first_seq + 1;
+        for (last_seq, data, raw_len) in chunks {
             let events = chunk::decode(&data, raw_len.max(0) as usize)?;
             for e in events {
-                if e.seq >= from_seq && before_seq.is_none_or(|b| e.seq < b) {
+                if e.seq >= cursor && before_seq.is_none_or(|b| e.seq < b) {
                     bytes += e.json.len();
                     out.push(e);
                 }
             }
+            cursor = cursor.max(last_seq.max(0) as u64 + 1);
             if bytes >= max_bytes {
                 return Ok(out);
             }

@@ -79,6 +79,20 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// How many chunk rows hold a session's events, read straight from the database.
+    pub fn chunk_count(&self, id: &str) -> i64 {
+        use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
+        use streamdom::db::schema::event_chunks;
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        event_chunks::table
+            .filter(event_chunks::session_id.eq(id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap()
+    }
+}
+
 pub struct Hub {
     pub db: TestDb,
     pub cfg: Config,

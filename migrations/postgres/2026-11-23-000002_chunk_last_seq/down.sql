@@ -1,0 +1,1 @@
+DROP INDEX event_chunks_last_seq;
