@@ -27,12 +27,13 @@ use crate::{
 
 /// After a failed flush the batch is kept and retried this much later.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
-/// A run is merged once it has this many events or this many bytes of event JSON.
+/// A run is merged with the next write once it has this many events, this many bytes of event
+/// JSON, or is this old.
 const MERGE_EVENTS: usize = 256;
 const MERGE_BYTES: usize = 128 * 1024;
-/// A run not written to for this long is forgotten (its small chunks stay as they are), so
-/// ended and idle sessions do not keep memory here.
-const RUN_IDLE: Duration = Duration::from_secs(120);
+const MERGE_AGE: Duration = Duration::from_secs(30);
+/// A run without writes for this long (an ended or idle session) is merged on its own.
+const SEAL_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -66,7 +67,19 @@ struct Run {
     events: Vec<SharedEvent>,
     json_bytes: usize,
     replaces: Replaces,
+    notify: Recipient<Durable>,
+    started_at: Instant,
     written_at: Instant,
+}
+
+impl Run {
+    fn merges_with(&self, g: &Group) -> bool {
+        let alone = g.events.is_empty() && self.replaces.chunks >= 2;
+        alone
+            || self.events.len() + g.events.len() >= MERGE_EVENTS
+            || self.json_bytes + g.bytes >= MERGE_BYTES
+            || self.started_at.elapsed() >= MERGE_AGE
+    }
 }
 
 /// One session's share of a flush.
@@ -99,16 +112,35 @@ impl Writer {
         groups
             .iter()
             .map(|g| match self.runs.get(&g.session_id) {
-                Some(run)
-                    if run.replaces.chunks > 0
-                        && (run.events.len() + g.events.len() >= MERGE_EVENTS
-                            || run.json_bytes + g.bytes >= MERGE_BYTES) =>
-                {
+                Some(run) if run.merges_with(g) => {
                     let mut events = run.events.clone();
                     events.extend(g.events.iter().cloned());
                     (events, Some(run.replaces))
                 }
                 _ => (g.events.clone(), None),
+            })
+            .collect()
+    }
+
+    /// Empty groups for runs that have gone quiet, so that they are merged without new events.
+    fn seals(&mut self, groups: &[Group]) -> Vec<Group> {
+        let now = Instant::now();
+        // A quiet run of one chunk has nothing to merge with: forget it.
+        self.runs
+            .retain(|_, r| r.replaces.chunks >= 2 || now.duration_since(r.written_at) < SEAL_AFTER);
+        self.runs
+            .iter()
+            .filter(|(id, r)| {
+                now.duration_since(r.written_at) >= SEAL_AFTER
+                    && !groups.iter().any(|g| &g.session_id == *id)
+            })
+            .map(|(id, r)| Group {
+                session_id: id.clone(),
+                notify: r.notify.clone(),
+                events: Vec::new(),
+                url: None,
+                first_event_ts: None,
+                bytes: 0,
             })
             .collect()
     }
@@ -140,6 +172,8 @@ impl Writer {
                         first_seq: first,
                         ..Replaces::default()
                     },
+                    notify: g.notify.clone(),
+                    started_at: now,
                     written_at: now,
                 });
             run.json_bytes += g.bytes;
@@ -150,8 +184,6 @@ impl Writer {
             run.events.extend(events);
             run.written_at = now;
         }
-        self.runs
-            .retain(|_, r| now.duration_since(r.written_at) < RUN_IDLE);
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
@@ -162,13 +194,17 @@ impl Writer {
             for tx in self.drained.drain(..) {
                 let _ = tx.send(());
             }
+        }
+        let mut groups = group(std::mem::take(&mut self.pending));
+        let seals = self.seals(&groups);
+        groups.extend(seals);
+        if groups.is_empty() {
             return;
         }
         self.in_flight = true;
         self.pending_bytes = 0;
         // Kept here as well as moved into the write, so that a failure of any kind (the
         // transaction, the pool, the blocking task) can put the batch back: nothing is lost.
-        let groups = group(std::mem::take(&mut self.pending));
         let plan = Arc::new(self.plan(&groups));
         let groups = Arc::new(groups);
         let (batch, chunks) = (groups.clone(), plan.clone());
@@ -192,9 +228,10 @@ impl Writer {
             let plan = Arc::try_unwrap(plan).unwrap_or_else(|shared| (*shared).clone());
             match res {
                 Ok(written) => {
-                    act.remember(&groups, plan, &written);
-                    for (g, w) in groups.into_iter().zip(written) {
-                        if let Some(last) = g.events.last() {
+                    // A merge of a quiet run carries no new events; its Durable only corrects
+                    // the session's stored size.
+                    for ((g, (events, _)), w) in groups.iter().zip(&plan).zip(&written) {
+                        if let Some(last) = events.last() {
                             g.notify.do_send(Durable {
                                 up_to: last.seq,
                                 bytes: g.bytes,
@@ -203,6 +240,7 @@ impl Writer {
                             });
                         }
                     }
+                    act.remember(&groups, plan, &written);
                     act.retry_at = None;
                 }
                 Err(e) => {
@@ -227,6 +265,7 @@ impl Writer {
         self.retry_at = Some(Instant::now() + RETRY_AFTER);
         let mut again: Vec<Append> = groups
             .into_iter()
+            .filter(|g| !g.events.is_empty())
             .map(|g| Append {
                 session_id: g.session_id,
                 notify: g.notify,
