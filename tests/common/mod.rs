@@ -240,11 +240,21 @@ impl Ws {
             .unwrap();
     }
 
+    /// Closes and waits for the hub's closing frame, as a browser does: by then the hub has let
+    /// go of this connection, so a reconnect right after it is not taken for a second one.
     pub async fn close(mut self) {
         let _ = self
             .framed
             .send(Message::Close(Some(CloseCode::Normal.into())))
             .await;
+        let _ = tokio::time::timeout(WAIT, async {
+            while let Some(Ok(frame)) = self.framed.next().await {
+                if matches!(frame, Frame::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 
     /// The next JSON message or the close; panics after `WAIT`.
