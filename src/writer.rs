@@ -32,6 +32,9 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 const MERGE_EVENTS: usize = 256;
 const MERGE_BYTES: usize = 128 * 1024;
 const MERGE_AGE: Duration = Duration::from_secs(30);
+/// Merges per flush: sessions that started together reach their thresholds together, and a
+/// flush carrying all their merges would hold up everyone's durability.
+const MERGES_PER_FLUSH: usize = 16;
 /// A run without writes for this long (an ended or idle session) is merged on its own.
 const SEAL_AFTER: Duration = Duration::from_secs(5);
 
@@ -109,10 +112,12 @@ impl Writer {
 
     /// The chunk to write for each group: its own events, or merged after its run's.
     fn plan(&self, groups: &[Group]) -> Vec<(Vec<SharedEvent>, Option<Replaces>)> {
+        let mut merges = 0;
         groups
             .iter()
             .map(|g| match self.runs.get(&g.session_id) {
-                Some(run) if run.merges_with(g) => {
+                Some(run) if merges < MERGES_PER_FLUSH && run.merges_with(g) => {
+                    merges += 1;
                     let mut events = run.events.clone();
                     events.extend(g.events.iter().cloned());
                     (events, Some(run.replaces))
@@ -128,12 +133,15 @@ impl Writer {
         // A quiet run of one chunk has nothing to merge with: forget it.
         self.runs
             .retain(|_, r| r.replaces.chunks >= 2 || now.duration_since(r.written_at) < SEAL_AFTER);
+        let quiet = |r: &Run| now.duration_since(r.written_at) >= SEAL_AFTER;
+        if !self.runs.values().any(quiet) {
+            return Vec::new();
+        }
+        let busy: std::collections::HashSet<&str> = groups.iter().map(|g| &*g.session_id).collect();
         self.runs
             .iter()
-            .filter(|(id, r)| {
-                now.duration_since(r.written_at) >= SEAL_AFTER
-                    && !groups.iter().any(|g| &g.session_id == *id)
-            })
+            .filter(|(id, r)| quiet(r) && !busy.contains(&***id))
+            .take(MERGES_PER_FLUSH)
             .map(|(id, r)| Group {
                 session_id: id.clone(),
                 notify: r.notify.clone(),
