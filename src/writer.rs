@@ -32,9 +32,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 const MERGE_EVENTS: usize = 256;
 const MERGE_BYTES: usize = 128 * 1024;
 const MERGE_AGE: Duration = Duration::from_secs(30);
+/// A flush slower than this is logged: durability waits for it.
+const SLOW_FLUSH: Duration = Duration::from_millis(250);
 /// Merges per flush: sessions that started together reach their thresholds together, and a
 /// flush carrying all their merges would hold up everyone's durability.
-const MERGES_PER_FLUSH: usize = 16;
+const MERGES_PER_FLUSH: usize = 4;
 /// A run without writes for this long (an ended or idle session) is merged on its own.
 const SEAL_AFTER: Duration = Duration::from_secs(5);
 
@@ -216,6 +218,8 @@ impl Writer {
         let plan = Arc::new(self.plan(&groups));
         let groups = Arc::new(groups);
         let (batch, chunks) = (groups.clone(), plan.clone());
+        let started = Instant::now();
+        let merges = plan.iter().filter(|(_, r)| r.is_some()).count();
         let write = self.store.run(move |conn| {
             let writes: Vec<SessionWrite<'_>> = batch
                 .iter()
@@ -236,6 +240,14 @@ impl Writer {
             let plan = Arc::try_unwrap(plan).unwrap_or_else(|shared| (*shared).clone());
             match res {
                 Ok(written) => {
+                    let took = started.elapsed();
+                    if took >= SLOW_FLUSH {
+                        log::warn!(
+                            "writer: flush of {} sessions ({merges} merges) took {} ms",
+                            groups.len(),
+                            took.as_millis()
+                        );
+                    }
                     // A merge of a quiet run carries no new events; its Durable only corrects
                     // the session's stored size.
                     for ((g, (events, _)), w) in groups.iter().zip(&plan).zip(&written) {
