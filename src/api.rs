@@ -16,12 +16,16 @@ use serde::{Deserialize, Serialize};
 use crate::{
     assets,
     config::Config,
-    db::store::{self, ListQuery, SessionInfo, Store},
+    db::{
+        sessions::{self, ListQuery},
+        Store,
+    },
     error::{Error, Result},
-    event::{now_ms, parse_client_message, validate_session_id, ClientMessage},
-    history,
+    event::{now_ms, validate_session_id},
+    protocol::{outgoing::write_envelope, parse_client_message, ClientMessage, SessionInfo},
     registry::{Lookup, Open, Registry},
-    session::{pick_start, GetInfo, Ingest, StartFrom, Subscribe, WaitDurable},
+    session::{GetInfo, Ingest, StartFrom, WaitDurable},
+    source,
     ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer},
 };
 
@@ -110,7 +114,7 @@ async fn list_sessions(state: Data<AppState>, q: Query<ListParams>) -> Result<Ht
     };
     let mut rows = state
         .store
-        .run(move |c| store::list_sessions(c, &query))
+        .run(move |c| sessions::list_sessions(c, &query))
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
@@ -141,7 +145,7 @@ async fn session_info(state: &AppState, id: &Arc<str>) -> Result<SessionInfo> {
     let key = id.to_string();
     state
         .store
-        .run(move |c| store::get_session(c, &key))
+        .run(move |c| sessions::get_session(c, &key))
         .await?
         .map(|r| r.info())
         .ok_or(Error::SessionNotFound)
@@ -177,33 +181,13 @@ async fn get_events(
             ))
         }
     };
-    let from = q.after_seq.saturating_add(1);
-    let (stored_before, buffered) = match state.registry.send(Lookup(id.clone())).await? {
-        Some(addr) => {
-            let sub = addr
-                .send(Subscribe {
-                    conn: 0,
-                    from: StartFrom::Start,
-                    addr: None,
-                })
-                .await??;
-            let buffered = sub.buffered.into_iter().filter(|e| e.seq >= from).collect();
-            (Some(sub.stored_before), buffered)
-        }
-        None => {
-            session_info(&state, &id).await?;
-            (None, Vec::new())
-        }
-    };
+    let from = StartFrom::Seq(q.after_seq.saturating_add(1));
+    let located = source::locate(&state.registry, &state.store, &id).await?;
+    let pages = source::open(&located, state.store.clone(), &id, from, None)
+        .await?
+        .pages;
     let mut left = q.limit.unwrap_or(usize::MAX);
     let mut wrote_any = false;
-    let pages = history::pages(
-        state.store.clone(),
-        id.to_string(),
-        from,
-        stored_before,
-        buffered,
-    );
     // Stop reading pages once `limit` events are out; the array is closed after the last one.
     let events = pages.scan((), move |_, page| {
         let item = match page {
@@ -217,7 +201,7 @@ async fn get_events(
                     }
                     wrote_any = true;
                     if envelope {
-                        e.write_envelope(&mut out);
+                        write_envelope(e, &mut out);
                     } else {
                         out.push_str(&e.json);
                     }
@@ -339,39 +323,9 @@ async fn watch(
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = session_id(&id)?;
     let from = parse_from(q.from.as_deref())?;
-    let source = match state
-        .registry
-        .send(Lookup(id.clone()))
-        .await
-        .map_err(Error::from)?
-    {
-        Some(addr) => viewer::Source::Active(addr, from),
-        None => {
-            let key = id.to_string();
-            let (row, metas) = state
-                .store
-                .run(move |c| {
-                    let row = store::get_session(c, &key)?;
-                    let metas = store::load_metas(c, &key)?;
-                    Ok((row, metas))
-                })
-                .await?;
-            let row = row.ok_or(Error::SessionNotFound)?;
-            // An ended session has no live edge: "live" plays it from the start.
-            let from = if from == StartFrom::Live {
-                StartFrom::Start
-            } else {
-                from
-            };
-            let start_seq = pick_start(&metas, from, row.first_event_ts);
-            viewer::Source::Ended {
-                info: row.info(),
-                start_seq,
-            }
-        }
-    };
+    let source = source::locate(&state.registry, &state.store, &id).await?;
     let limit = state.cfg.max_frame_bytes;
-    let socket = viewer::ViewerSocket::new(id, source, state.store.clone(), limit);
+    let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), limit);
     actix_ws::WsResponseBuilder::new(socket, &req, stream)
         .frame_size(limit)
         .start()

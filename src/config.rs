@@ -6,6 +6,9 @@ use clap::Args;
 
 const MIB: usize = 1024 * 1024;
 
+/// Default of `--max-frame-bytes`; published to recorders in `protocol.ts`.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * MIB;
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address and port to listen on.
@@ -23,7 +26,7 @@ pub struct Config {
 
     /// Largest accepted WebSocket message or POST body, in bytes (a real full snapshot can be
     /// several MiB).
-    #[arg(long, env = "STREAMDOM_MAX_FRAME_BYTES", default_value_t = 16 * MIB)]
+    #[arg(long, env = "STREAMDOM_MAX_FRAME_BYTES", default_value_t = DEFAULT_MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
 
     /// Seconds a session stays active after its recorder disconnected; a page navigation or a

@@ -81,11 +81,33 @@ impl Error {
     }
 
     /// WebSocket close code: 4000 + the HTTP status, so one table serves both transports.
+    pub fn close_code(&self) -> u16 {
+        4000 + self.status().as_u16()
+    }
+
     pub fn close_reason(&self) -> CloseReason {
         CloseReason {
-            code: CloseCode::Other(4000 + self.status().as_u16()),
+            code: CloseCode::Other(self.close_code()),
             description: Some(self.code().to_owned()),
         }
+    }
+
+    /// One error of each kind a client can see, for the published table of close codes.
+    pub fn published() -> Vec<Error> {
+        vec![
+            Error::InvalidSessionId,
+            Error::SessionNotFound,
+            Error::NotFound,
+            Error::InvalidFrame(String::new()),
+            Error::InvalidQuery(String::new()),
+            Error::FrameTooLarge { size: 0, limit: 0 },
+            Error::RecorderConflict,
+            Error::Overloaded,
+            Error::ShuttingDown,
+            Error::SessionClosing,
+            Error::ViewerTooSlow,
+            Error::Internal(String::new()),
+        ]
     }
 
     /// The JSON body shared by HTTP errors and WebSocket error messages.

@@ -1,5 +1,21 @@
 //! StreamDOM: a hub that records web sessions as rrweb events, fans them out live to viewers
 //! and stores them for replay.
+//!
+//! Layers, each importing only those below it (checked by `tests/layering.rs`):
+//!
+//! - `server`: starts and stops everything, wired together.
+//! - `api`: HTTP routes, the upgrades to sockets, the embedded dashboard (`assets`).
+//! - `ws`: the socket actors: recorder, viewer and session-list feed.
+//! - `source`: where a viewer's or reader's events come from (active or stored), page by page.
+//! - `registry`: session id → session actor, and the feed of session-list changes.
+//! - `session`: one actor per active session, with its policies: `backlog` (the rolling
+//!   buffer), `reorder` (frames put back in order) and `fanout` (its viewers). It reports its
+//!   lifecycle through a `Recipient`, never by naming the registry.
+//! - `writer`: batches every session's events into transactions; `writer::plan` decides which
+//!   small chunks merge. It tells sessions what is durable through a `Recipient`.
+//! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
+//! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`, `error`,
+//!   `config`.
 pub mod api;
 pub mod assets;
 pub mod chunk;
@@ -7,11 +23,10 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod event;
-pub mod fanout;
-pub mod history;
+pub mod protocol;
 pub mod registry;
-pub mod reorder;
 pub mod server;
 pub mod session;
+pub mod source;
 pub mod writer;
 pub mod ws;

@@ -1,6 +1,5 @@
-//! The `streamdom` binary: `streamdom serve` runs the hub, `streamdom bench` measures one.
-
-mod bench;
+//! The `streamdom` binary: `streamdom serve` runs the hub. (The load tool is its own binary,
+//! `streamdom-bench`, in bench/load.)
 
 use clap::{Parser, Subcommand};
 use streamdom::config::Config;
@@ -19,8 +18,6 @@ struct Cli {
 enum Command {
     /// Run the hub: recorder and viewer sockets, the API and the dashboard.
     Serve(Config),
-    /// Measure a hub under load: live latency, durability, throughput, memory and CPU.
-    Bench(bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -31,15 +28,6 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(cfg) => actix_web::rt::System::new().block_on(serve(cfg)),
-        Command::Bench(args) => {
-            return match bench::main(args) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("bench: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-            };
-        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,9 +7,11 @@ use actix::prelude::*;
 
 use crate::{
     config::Config,
-    db::store::{self, SessionInfo, Store},
+    db::{sessions, Store},
     error::{Error, Result},
-    session::Session,
+    event::now_ms,
+    protocol::SessionInfo,
+    session::{Lifecycle, Session},
     writer::Writer,
 };
 
@@ -34,7 +36,7 @@ impl Registry {
             writer,
             sessions: HashMap::new(),
             closing: HashMap::new(),
-            booted_at: crate::event::now_ms(),
+            booted_at: now_ms(),
             feed: HashMap::new(),
             shutting_down: false,
         }
@@ -52,7 +54,7 @@ impl Actor for Registry {
             let live: Vec<String> = act.sessions.keys().map(|k| k.to_string()).collect();
             let end = act
                 .store
-                .run(move |c| store::end_orphans(c, booted_at, &live));
+                .run(move |c| sessions::end_orphans(c, booted_at, &live));
             ctx.spawn(end.into_actor(act).map(|res, _, _| match res {
                 Ok(0) => {}
                 Ok(n) => log::info!("ended {n} sessions left open by a previous run"),
@@ -92,7 +94,7 @@ impl Handler<Open> for Registry {
             self.cfg.clone(),
             self.store.clone(),
             self.writer.clone(),
-            ctx.address(),
+            ctx.address().recipient(),
             msg.user_agent,
         );
         let addr = Session::start_in_arbiter(&msg.arbiter, move |_| session);
@@ -114,61 +116,42 @@ impl Handler<Lookup> for Registry {
     }
 }
 
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SessionGone {
-    pub id: Arc<str>,
-    pub addr: Addr<Session>,
-}
-
-impl Handler<SessionGone> for Registry {
+impl Handler<Lifecycle> for Registry {
     type Result = ();
 
-    fn handle(&mut self, msg: SessionGone, _: &mut Self::Context) {
-        // A newer actor may already serve this id; remove only the one that stopped.
-        if self.sessions.get(&msg.id) == Some(&msg.addr) {
-            self.sessions.remove(&msg.id);
-        }
-        if self.closing.get(&msg.id) == Some(&msg.addr) {
-            self.closing.remove(&msg.id);
+    fn handle(&mut self, msg: Lifecycle, _: &mut Self::Context) {
+        match msg {
+            Lifecycle::Changed(info) => {
+                self.feed.retain(|_, r| r.connected());
+                let change = SessionChanged(info);
+                for r in self.feed.values() {
+                    r.do_send(change.clone());
+                }
+            }
+            // A newer actor may already serve this id; remove only the one that stopped.
+            Lifecycle::Gone(id, addr) => {
+                if self.sessions.get(&id) == Some(&addr) {
+                    self.sessions.remove(&id);
+                }
+                if self.closing.get(&id) == Some(&addr) {
+                    self.closing.remove(&id);
+                }
+            }
+            Lifecycle::Closing(id, addr) => {
+                if self.sessions.get(&id) == Some(&addr) {
+                    self.sessions.remove(&id);
+                }
+                self.closing.insert(id, addr);
+            }
         }
     }
 }
 
-/// A session is writing its end; it stops being served until it is gone.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SessionClosing {
-    pub id: Arc<str>,
-    pub addr: Addr<Session>,
-}
-
-impl Handler<SessionClosing> for Registry {
-    type Result = ();
-
-    fn handle(&mut self, msg: SessionClosing, _: &mut Self::Context) {
-        if self.sessions.get(&msg.id) == Some(&msg.addr) {
-            self.sessions.remove(&msg.id);
-        }
-        self.closing.insert(msg.id, msg.addr);
-    }
-}
-
-/// A session started, grew or ended: pushed to every dashboard watching the list.
+/// A session started, grew or ended: pushed to every dashboard watching the list (the feed
+/// sockets hold a `Recipient` of it).
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct SessionChanged(pub SessionInfo);
-
-impl Handler<SessionChanged> for Registry {
-    type Result = ();
-
-    fn handle(&mut self, msg: SessionChanged, _: &mut Self::Context) {
-        self.feed.retain(|_, r| r.connected());
-        for r in self.feed.values() {
-            r.do_send(msg.clone());
-        }
-    }
-}
 
 #[derive(Message)]
 #[rtype(result = "()")]

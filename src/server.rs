@@ -9,7 +9,7 @@ use actix_web::{dev::ServerHandle, middleware, web::Data, App, HttpServer};
 use crate::{
     api::{self, AppState},
     config::Config,
-    db::{self, store::Store},
+    db::{self, Store},
     error::{Error, Result},
     registry::{Registry, Shutdown},
     writer::{Drain, Writer},

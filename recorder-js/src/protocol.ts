@@ -1,4 +1,4 @@
-// Generated from the hub's Rust types by `cargo test` (src/protocol.rs, protocol_ts_is_current): do not edit.
+// Generated from the hub's Rust types by `cargo test` (src/protocol/typescript.rs): do not edit.
 // The wire protocol between the hub, recorders, viewers and the dashboard; see docs/PROTOCOL.md.
 
 /** A session as the API and the dashboard show it. */
@@ -26,18 +26,18 @@ export type ViewerToHub = { "type": "ping", id: unknown, client_time: number, } 
 export const CLOSE = {
   normal: 1000,
   heartbeat_timeout: 1001,
-  invalid_session_id: 4400,
   invalid_frame: 4400,
   invalid_query: 4400,
-  session_not_found: 4404,
+  invalid_session_id: 4400,
   not_found: 4404,
+  session_not_found: 4404,
   viewer_too_slow: 4408,
   recorder_conflict: 4409,
   frame_too_large: 4413,
   internal: 4500,
   overloaded: 4503,
-  shutting_down: 4503,
   session_closing: 4503,
+  shutting_down: 4503,
 } as const;
 
 /** Limits the hub enforces by default. */

@@ -1,8 +1,14 @@
 //! The database: one connection type over SQLite and PostgreSQL, picked by the URL, its
-//! r2d2 pool, and the embedded migrations run at start. Queries live in `store`.
+//! r2d2 pool, and the embedded migrations run at start. Queries live beside their table
+//! (`sessions`, `chunks`); async code reaches them through [`Store`].
 
+pub mod chunks;
 pub mod schema;
-pub mod store;
+pub mod scratch;
+pub mod sessions;
+mod store;
+
+pub use store::Store;
 
 use diesel::{
     connection::SimpleConnection,

@@ -6,8 +6,11 @@ use std::time::Instant;
 use actix::prelude::*;
 use actix_web_actors::ws::{self, WebsocketContext};
 
-use super::{next_conn_id, start_heartbeat};
-use crate::registry::{Registry, SessionChanged, WatchFeed};
+use super::{next_conn_id, send, start_heartbeat};
+use crate::{
+    protocol::HubToFeed,
+    registry::{Registry, SessionChanged, WatchFeed},
+};
 
 pub struct FeedSocket {
     conn: u64,
@@ -59,17 +62,6 @@ impl Handler<SessionChanged> for FeedSocket {
     type Result = ();
 
     fn handle(&mut self, msg: SessionChanged, ctx: &mut Self::Context) {
-        #[derive(serde::Serialize)]
-        struct Push<'a> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            session: &'a crate::db::store::SessionInfo,
-        }
-        if let Ok(text) = serde_json::to_string(&Push {
-            kind: "session",
-            session: &msg.0,
-        }) {
-            ctx.text(text);
-        }
+        send(ctx, &HubToFeed::Session { session: &msg.0 });
     }
 }

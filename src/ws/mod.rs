@@ -14,7 +14,10 @@ use actix::{ActorContext, AsyncContext};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError, WebsocketContext};
 use bytes::BytesMut;
 
-use crate::error::Error;
+use crate::{
+    error::Error,
+    protocol::{outgoing::to_text, CLOSE_AWAY},
+};
 
 /// How often the hub pings each socket.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
@@ -28,14 +31,21 @@ pub fn next_conn_id() -> u64 {
     NEXT_CONN.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Sends one protocol message.
+pub fn send<A, M>(ctx: &mut WebsocketContext<A>, msg: &M)
+where
+    A: actix::Actor<Context = WebsocketContext<A>>,
+    M: serde::Serialize,
+{
+    ctx.text(to_text(msg));
+}
+
 /// Sends the error as a JSON message, then closes with its code and reason.
 pub fn close_with<A>(ctx: &mut WebsocketContext<A>, err: &Error)
 where
     A: actix::Actor<Context = WebsocketContext<A>>,
 {
-    if let Ok(body) = serde_json::to_string(&err.body()) {
-        ctx.text(body);
-    }
+    send(ctx, &err.body());
     ctx.close(Some(err.close_reason()));
     ctx.stop();
 }
@@ -48,7 +58,7 @@ where
     ctx.run_interval(HEARTBEAT_INTERVAL, move |act, ctx| {
         if last_seen(act).elapsed() > CLIENT_TIMEOUT {
             ctx.close(Some(CloseReason {
-                code: CloseCode::Away,
+                code: CloseCode::from(CLOSE_AWAY),
                 description: Some("heartbeat timeout".into()),
             }));
             ctx.stop();

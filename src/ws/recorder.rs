@@ -6,10 +6,11 @@ use std::{sync::Arc, time::Instant};
 use actix::prelude::*;
 use actix_web_actors::ws::{self, WebsocketContext};
 
-use super::{close_with, next_conn_id, read_text, start_heartbeat, Assembler};
+use super::{close_with, next_conn_id, read_text, send, start_heartbeat, Assembler};
 use crate::{
     error::Error,
-    event::{now_ms, parse_client_message, pong_frame, ClientMessage},
+    event::now_ms,
+    protocol::{parse_client_message, ClientMessage, HubToRecorder},
     session::{AttachRecorder, DetachRecorder, Ingest, RecorderClock, Session, ToRecorder},
 };
 
@@ -48,9 +49,14 @@ impl RecorderSocket {
                     }
                 }));
             }
-            Ok(ClientMessage::Ping { id, client_time }) => {
-                ctx.text(pong_frame(&id, client_time, now_ms()));
-            }
+            Ok(ClientMessage::Ping { id, client_time }) => send(
+                ctx,
+                &HubToRecorder::Pong {
+                    id: &id,
+                    client_time,
+                    hub_time: now_ms(),
+                },
+            ),
             Ok(ClientMessage::Clock { offset, rtt }) => {
                 self.session.do_send(RecorderClock { offset, rtt });
             }
@@ -77,13 +83,15 @@ impl Actor for RecorderSocket {
         });
         ctx.wait(attach.into_actor(self).map(|res, act, ctx| {
             match res.map_err(Error::from).and_then(|r| r) {
-                Ok(w) => ctx.text(format!(
-                    "{{\"type\":\"welcome\",\"session_id\":\"{}\",\"received_seq\":{},\"durable_seq\":{},\"hub_time\":{}}}",
-                    act.id,
-                    w.received_seq,
-                    w.durable_seq,
-                    now_ms()
-                )),
+                Ok(w) => send(
+                    ctx,
+                    &HubToRecorder::Welcome {
+                        session_id: &act.id,
+                        received_seq: w.received_seq,
+                        durable_seq: w.durable_seq,
+                        hub_time: now_ms(),
+                    },
+                ),
                 Err(e) => close_with(ctx, &e),
             }
         }));
@@ -108,7 +116,7 @@ impl Handler<ToRecorder> for RecorderSocket {
 
     fn handle(&mut self, msg: ToRecorder, ctx: &mut Self::Context) {
         match msg {
-            ToRecorder::Ack(seq) => ctx.text(format!("{{\"type\":\"ack\",\"durable_seq\":{seq}}}")),
+            ToRecorder::Ack(durable_seq) => send(ctx, &HubToRecorder::Ack { durable_seq }),
         }
     }
 }

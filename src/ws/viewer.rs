@@ -7,20 +7,20 @@
 //! behind is disconnected with `viewer_too_slow` (it reconnects at the latest full snapshot).
 //! Each viewer has its own actor and queue, so a stalled one never delays another.
 
-use std::{collections::VecDeque, pin::Pin, sync::Arc, time::Instant};
+use std::{collections::VecDeque, sync::Arc, time::Instant};
 
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, CloseReason, WebsocketContext};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 
-use super::{close_with, next_conn_id, read_text, start_heartbeat, Assembler};
+use super::{close_with, next_conn_id, read_text, send, start_heartbeat, Assembler};
 use crate::{
-    db::store::{SessionInfo, Store},
-    error::{Error, Result},
-    event::{events_frame, now_ms, parse_client_message, pong_frame, ClientMessage, SharedEvent},
-    fanout::ToViewer,
-    history,
-    session::{Session, StartFrom, Subscribe, Unsubscribe},
+    db::Store,
+    error::Error,
+    event::now_ms,
+    protocol::{events_frame, parse_client_message, ClientMessage, HubToViewer, CLOSE_NORMAL},
+    session::{fanout::ToViewer, StartFrom, Unsubscribe},
+    source::{self, Located, Opened, Pages},
 };
 
 /// Unacknowledged bytes below which more history is sent.
@@ -28,20 +28,11 @@ const HISTORY_WINDOW: usize = 4 * 1024 * 1024;
 /// Unacknowledged bytes at which a live viewer is disconnected.
 const MAX_UNACKED: usize = 32 * 1024 * 1024;
 
-type Pages = Pin<Box<dyn Stream<Item = Result<Vec<SharedEvent>>>>>;
-
-/// Where the viewer's events come from.
-pub enum Source {
-    /// An active session: history up to its buffer, then live.
-    Active(Addr<Session>, StartFrom),
-    /// An ended session: everything from `start_seq`, read from the database.
-    Ended { info: SessionInfo, start_seq: u64 },
-}
-
 pub struct ViewerSocket {
     id: Arc<str>,
     conn: u64,
-    source: Source,
+    source: Located,
+    from: StartFrom,
     store: Store,
     last_seen: Instant,
     frames: Assembler,
@@ -59,21 +50,20 @@ pub struct ViewerSocket {
     acked_bytes: usize,
 }
 
-#[derive(serde::Serialize)]
-struct Hello<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    session: &'a SessionInfo,
-    start_seq: u64,
-}
-
 impl ViewerSocket {
-    pub fn new(id: Arc<str>, source: Source, store: Store, max_frame_bytes: usize) -> Self {
-        let ended = matches!(source, Source::Ended { .. });
+    pub fn new(
+        id: Arc<str>,
+        source: Located,
+        from: StartFrom,
+        store: Store,
+        max_frame_bytes: usize,
+    ) -> Self {
+        let ended = matches!(source, Located::Stored { .. });
         ViewerSocket {
             id,
             conn: next_conn_id(),
             source,
+            from,
             store,
             last_seen: Instant::now(),
             frames: Assembler::new(max_frame_bytes),
@@ -99,29 +89,19 @@ impl ViewerSocket {
         self.in_flight.push_back((last_seq, self.sent_bytes));
     }
 
-    fn begin(
-        &mut self,
-        ctx: &mut WebsocketContext<Self>,
-        info: &SessionInfo,
-        start_seq: u64,
-        stored_before: Option<u64>,
-        buffered: Vec<SharedEvent>,
-    ) {
-        if let Ok(text) = serde_json::to_string(&Hello {
-            kind: "session",
-            session: info,
-            start_seq,
-        }) {
-            ctx.text(text);
-        }
-        self.pages = Some(Box::pin(history::pages(
-            self.store.clone(),
-            self.id.to_string(),
-            start_seq,
-            stored_before,
-            buffered,
-        )));
+    fn begin(&mut self, ctx: &mut WebsocketContext<Self>, opened: Opened) {
+        send(
+            ctx,
+            &HubToViewer::Session {
+                session: &opened.info,
+                start_seq: opened.start_seq,
+            },
+        );
+        self.pages = Some(opened.pages);
         self.pump(ctx);
+        if let Some(clock) = opened.clock {
+            ctx.text(&*clock);
+        }
     }
 
     /// Sends the next history page if the window allows; switches to live after the last.
@@ -167,14 +147,14 @@ impl ViewerSocket {
         if self.ended {
             self.finish(ctx);
         } else {
-            ctx.text("{\"type\":\"live\"}");
+            send(ctx, &HubToViewer::Live);
         }
     }
 
     fn finish(&mut self, ctx: &mut WebsocketContext<Self>) {
-        ctx.text("{\"type\":\"end\"}");
+        send(ctx, &HubToViewer::End);
         ctx.close(Some(CloseReason {
-            code: CloseCode::Normal,
+            code: CloseCode::from(CLOSE_NORMAL),
             description: Some("session ended".into()),
         }));
         ctx.stop();
@@ -197,40 +177,22 @@ impl Actor for ViewerSocket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         start_heartbeat(ctx, |a| a.last_seen);
-        match &self.source {
-            Source::Ended { info, start_seq } => {
-                let (info, start) = (info.clone(), *start_seq);
-                self.begin(ctx, &info, start, None, Vec::new());
-            }
-            Source::Active(session, from) => {
-                let subscribe = session.send(Subscribe {
-                    conn: self.conn,
-                    from: *from,
-                    addr: Some(ctx.address().recipient()),
-                });
-                ctx.wait(subscribe.into_actor(self).map(|res, act, ctx| {
-                    match res.map_err(Error::from).and_then(|r| r) {
-                        Ok(sub) => {
-                            act.begin(
-                                ctx,
-                                &sub.info,
-                                sub.start_seq,
-                                Some(sub.stored_before),
-                                sub.buffered,
-                            );
-                            if let Some(clock) = sub.clock {
-                                ctx.text(&*clock);
-                            }
-                        }
-                        Err(e) => close_with(ctx, &e),
-                    }
-                }));
-            }
-        }
+        let viewer = match self.source {
+            Located::Active(_) => Some((self.conn, ctx.address().recipient())),
+            Located::Stored { .. } => None,
+        };
+        let (store, id) = (self.store.clone(), self.id.clone());
+        // A clone: an address, or a stored session's few snapshot points.
+        let (source, from) = (self.source.clone(), self.from);
+        let open = async move { source::open(&source, store, &id, from, viewer).await };
+        ctx.wait(open.into_actor(self).map(|opened, act, ctx| match opened {
+            Ok(opened) => act.begin(ctx, opened),
+            Err(e) => close_with(ctx, &e),
+        }));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        if let Source::Active(session, _) = &self.source {
+        if let Located::Active(session) = &self.source {
             session.do_send(Unsubscribe { conn: self.conn });
         }
     }
@@ -243,9 +205,14 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ViewerSocket {
             return;
         };
         match parse_client_message(&text, now_ms()) {
-            Ok(ClientMessage::Ping { id, client_time }) => {
-                ctx.text(pong_frame(&id, client_time, now_ms()));
-            }
+            Ok(ClientMessage::Ping { id, client_time }) => send(
+                ctx,
+                &HubToViewer::Pong {
+                    id: &id,
+                    client_time,
+                    hub_time: now_ms(),
+                },
+            ),
             Ok(ClientMessage::Ack { seq }) => self.on_ack(seq, ctx),
             Ok(ClientMessage::Events { .. } | ClientMessage::Clock { .. }) => close_with(
                 ctx,

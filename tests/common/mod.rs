@@ -21,6 +21,10 @@ pub enum Backend {
 }
 
 /// Runs a test body against both backends: `both!(name)` expects `async fn name(Backend)`.
+/// The PostgreSQL half always runs in a build with PostgreSQL support, against
+/// `STREAMDOM_TEST_POSTGRES_URL` or the local server, and fails when it is unreachable: a test
+/// that did not run is never counted as passed. A build without the `postgres` feature has no
+/// PostgreSQL half at all.
 #[macro_export]
 macro_rules! both {
     ($name:ident) => {
@@ -29,24 +33,24 @@ macro_rules! both {
             async fn sqlite() {
                 super::$name($crate::common::Backend::Sqlite).await
             }
+            #[cfg(feature = "postgres")]
             #[actix_web::test]
             async fn postgres() {
-                if $crate::common::postgres_url().is_none() {
-                    eprintln!(
-                        "skipped: set {} to run on PostgreSQL",
-                        $crate::common::PG_ENV
-                    );
-                    return;
-                }
                 super::$name($crate::common::Backend::Postgres).await
             }
         }
     };
 }
 
-pub fn postgres_url() -> Option<String> {
-    std::env::var(PG_ENV).ok().filter(|s| !s.is_empty())
+/// Where PostgreSQL tests run: `STREAMDOM_TEST_POSTGRES_URL`, else the local server.
+pub fn postgres_url() -> String {
+    std::env::var(PG_ENV)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_PG.to_owned())
 }
+
+pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A database of its own for one test: a SQLite file in a temp dir, or a fresh PostgreSQL
 /// schema (so tests run in parallel without seeing each other's sessions).
@@ -61,18 +65,14 @@ impl TestDb {
         let url = match backend {
             Backend::Sqlite => dir.path().join("hub.db").to_string_lossy().into_owned(),
             Backend::Postgres => {
-                use diesel::{Connection, RunQueryDsl};
-                let base = postgres_url().expect("PostgreSQL URL");
+                use streamdom::db::scratch;
+                let base = postgres_url();
                 let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                // Fails, not skips, when the URL is set but the server is unreachable.
-                let mut conn = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
-                    panic!("{PG_ENV} is set but PostgreSQL is unreachable: {e}")
+                // Fails, not skips, when the server is unreachable.
+                scratch::create_schema(&base, &schema).unwrap_or_else(|e| {
+                    panic!("{e} (set {PG_ENV}, or build without the postgres feature)")
                 });
-                diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut conn)
-                    .unwrap();
-                let sep = if base.contains('?') { '&' } else { '?' };
-                format!("{base}{sep}options=-csearch_path%3D{schema}")
+                scratch::schema_url(&base, &schema)
             }
         };
         TestDb { url, _dir: dir }
@@ -291,6 +291,22 @@ impl Ws {
                 None => return Got::Closed(None),
             }
         }
+    }
+
+    /// Every JSON message that arrives within `quiet` of the previous one (or of the call).
+    pub async fn drain_for(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut got = Vec::new();
+        while let Ok(frame) = tokio::time::timeout(quiet, self.framed.next()).await {
+            match frame {
+                Some(Ok(Frame::Text(t))) => got.push(serde_json::from_slice(&t).unwrap()),
+                Some(Ok(Frame::Ping(p))) => {
+                    let _ = self.framed.send(Message::Pong(p)).await;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            }
+        }
+        got
     }
 
     pub async fn recv(&mut self) -> Value {

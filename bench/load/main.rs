@@ -1,4 +1,4 @@
-//! `streamdom bench`: drives a hub on 127.0.0.1 with recorders replaying real rrweb streams
+//! `streamdom-bench`, the load tool (its own binary, not part of the hub): drives a hub on 127.0.0.1 with recorders replaying real rrweb streams
 //! and viewers acknowledging every frame, and reports live latency, durability, throughput and
 //! the hub's memory and CPU — for one load, or for a scale of session counts against a fresh
 //! hub each, to find where it breaks. See docs/PERFORMANCE.md.
@@ -18,7 +18,7 @@ use std::{
     time::Duration,
 };
 
-use clap::Args;
+use clap::{Args, Parser};
 
 use self::{
     hub::{FreshDb, SpawnedHub},
@@ -27,6 +27,23 @@ use self::{
 };
 
 const MIB: f64 = 1024.0 * 1024.0;
+
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    args: BenchArgs,
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse().args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("streamdom-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 #[command(
@@ -38,10 +55,14 @@ pub struct BenchArgs {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub hub: String,
 
-    /// Start a fresh hub for every step (this executable's `serve`, on a free port) instead of
-    /// using --hub; it is stopped after the step.
+    /// Start a fresh hub for every step (`--hub-bin serve`, on a free port) instead of using
+    /// --hub; it is stopped after the step.
     #[arg(long)]
     pub spawn: bool,
+
+    /// With --spawn: the hub binary (default: `streamdom` beside this one).
+    #[arg(long)]
+    pub hub_bin: Option<PathBuf>,
 
     /// With --spawn: `postgres://…` (each step gets a new schema in that database, dropped
     /// afterwards) or a SQLite file path (each step gets a new file next to it, deleted
@@ -123,7 +144,7 @@ pub struct BenchArgs {
     pub keep_data: bool,
 }
 
-pub fn main(args: BenchArgs) -> Result<(), String> {
+fn run(args: BenchArgs) -> Result<(), String> {
     check_args(&args)?;
     let fixtures = Arc::new(fixture::load_dir(&fixtures_dir(args.fixtures.as_deref()))?);
     let steps = if args.scale.is_empty() {
@@ -260,7 +281,11 @@ fn run_step(
             &run_id,
             args.keep_data,
         )?;
-        let hub = SpawnedHub::start(&db.url(), &args.hub_args)?;
+        let hub = SpawnedHub::start(
+            &hub_bin(args.hub_bin.as_deref())?,
+            &db.url(),
+            &args.hub_args,
+        )?;
         (Some(hub), Some(db))
     } else {
         (None, None)
@@ -384,4 +409,21 @@ fn verdict(s: &Step, break_p99_ms: f64) -> Vec<String> {
         why.push(format!("{} integrity errors", s.integrity_errors));
     }
     why
+}
+
+/// The hub binary to spawn: the one given, or `streamdom` beside this executable.
+fn hub_bin(given: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = given {
+        return Ok(p.to_owned());
+    }
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let hub = me.with_file_name(format!("streamdom{}", std::env::consts::EXE_SUFFIX));
+    if hub.exists() {
+        Ok(hub)
+    } else {
+        Err(format!(
+            "no hub binary at {}; build it or pass --hub-bin",
+            hub.display()
+        ))
+    }
 }

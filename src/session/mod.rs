@@ -1,26 +1,34 @@
-//! The session actor: one per active session. It drops resent events, keeps the rolling buffer
-//! late viewers start from, fans events out to viewers before they are stored, hands them to the
-//! writer, and ends the session once its recorder has been gone for the idle timeout.
-//!
-//! Buffer bound: the buffer holds every event not yet durable (at most `pending_max_bytes`;
-//! past it ingest answers `overloaded` and the recorder retries) plus durable events from the
-//! latest full snapshot on, trimmed to `buffer_max_bytes`. Anything trimmed is durable, so a
-//! viewer reads it back from the database.
+//! The session actor: one per active session. It puts frames back in order (`reorder`), keeps
+//! the rolling buffer late viewers start from (`backlog`), fans events out to viewers before
+//! they are stored (`fanout`), hands them to the writer, and ends the session once its recorder
+//! has been gone for the idle timeout. Its lifecycle goes to whoever holds the `Recipient` of
+//! [`Lifecycle`] (the registry), so this module never reaches up to it.
 
-use std::{collections::VecDeque, sync::Arc, time::Instant};
+mod backlog;
+pub mod fanout;
+mod reorder;
+
+use std::{sync::Arc, time::Instant};
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+pub use self::backlog::{pick_start, Snapshot, StartFrom};
+use self::{
+    backlog::{Backlog, Limits},
+    fanout::{Fanout, ToViewer},
+    reorder::Reorder,
+};
 use crate::{
     config::Config,
-    db::store::{self, SessionInfo, SessionRow, Store},
+    db::{
+        sessions::{self, SessionRow},
+        Store,
+    },
     error::{Error, Result},
-    event::{events_frame, now_ms, Event, SharedEvent, META},
-    fanout::{Fanout, ToViewer},
-    registry::{Registry, SessionChanged, SessionClosing, SessionGone},
-    reorder::Reorder,
-    writer::{Append, Writer},
+    event::{now_ms, Event, SharedEvent},
+    protocol::{events_frame, outgoing::to_text, HubToViewer, SessionInfo},
+    writer::{Append, Durable, Writer},
 };
 
 /// How long a frame that arrived ahead of a missing one waits for it (see `reorder`).
@@ -40,21 +48,28 @@ pub enum ToRecorder {
     Ack(u64),
 }
 
+/// What a session reports about itself to the registry.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub enum Lifecycle {
+    /// Started, grew or ended: for dashboards watching the list.
+    Changed(SessionInfo),
+    /// Writing its end: it stops being served until it is gone.
+    Closing(Arc<str>, Addr<Session>),
+    /// Stopped.
+    Gone(Arc<str>, Addr<Session>),
+}
+
 pub struct Session {
     id: Arc<str>,
     cfg: Arc<Config>,
     store: Store,
     writer: Addr<Writer>,
-    registry: Addr<Registry>,
+    lifecycle: Recipient<Lifecycle>,
     user_agent: Option<String>,
     row: Option<SessionRow>,
-    buffer: VecDeque<SharedEvent>,
-    buffer_bytes: usize,
-    pending_bytes: usize,
-    received_seq: u64,
-    durable_seq: u64,
-    /// (seq, visitor timestamp) of every Meta event: where a viewer can start.
-    metas: Vec<(u64, i64)>,
+    /// Set once the session's stored state is loaded.
+    backlog: Option<Backlog>,
     recorder: Option<(u64, Recipient<ToRecorder>)>,
     viewers: Fanout,
     reorder: Reorder,
@@ -84,7 +99,7 @@ impl Session {
         cfg: Arc<Config>,
         store: Store,
         writer: Addr<Writer>,
-        registry: Addr<Registry>,
+        lifecycle: Recipient<Lifecycle>,
         user_agent: Option<String>,
     ) -> Self {
         Session {
@@ -92,15 +107,10 @@ impl Session {
             cfg,
             store,
             writer,
-            registry,
+            lifecycle,
             user_agent,
             row: None,
-            buffer: VecDeque::new(),
-            buffer_bytes: 0,
-            pending_bytes: 0,
-            received_seq: 0,
-            durable_seq: 0,
-            metas: Vec::new(),
+            backlog: None,
             recorder: None,
             viewers: Fanout::default(),
             reorder: Reorder::default(),
@@ -118,10 +128,14 @@ impl Session {
         self.row.as_ref().map(SessionRow::info)
     }
 
+    fn received_seq(&self) -> u64 {
+        self.backlog.as_ref().map_or(0, Backlog::received_seq)
+    }
+
     /// Pushes the session's current state to dashboards watching the list.
     fn publish_info(&mut self) {
         if let Some(info) = self.info() {
-            self.registry.do_send(SessionChanged(info));
+            self.lifecycle.do_send(Lifecycle::Changed(info));
             self.last_feed = Some(Instant::now());
         }
     }
@@ -160,23 +174,20 @@ impl Session {
 
     /// Records the end once everything received is durable, then stops.
     fn maybe_finish(&mut self, ctx: &mut Context<Self>) {
-        if self.state != State::Ending || self.durable_seq < self.received_seq {
+        let all_durable = self.backlog.as_ref().is_none_or(Backlog::all_durable);
+        if self.state != State::Ending || !all_durable {
             return;
         }
-        if self.state != State::Closing {
-            self.state = State::Closing;
-            // From here on a returning recorder is told to retry, and gets a fresh actor once
-            // this one is gone: the end is written before anything can reopen the session.
-            self.registry.do_send(SessionClosing {
-                id: self.id.clone(),
-                addr: ctx.address(),
-            });
-        }
+        self.state = State::Closing;
+        // From here on a returning recorder is told to retry, and gets a fresh actor once this
+        // one is gone: the end is written before anything can reopen the session.
+        self.lifecycle
+            .do_send(Lifecycle::Closing(self.id.clone(), ctx.address()));
         let ended_at = now_ms();
         let id = self.id.clone();
         let write = self
             .store
-            .run(move |c| store::end_session(c, &id, ended_at));
+            .run(move |c| sessions::end_session(c, &id, ended_at));
         ctx.wait(write.into_actor(self).map(move |res, act, ctx| {
             if let Err(e) = res {
                 log::error!(
@@ -192,32 +203,15 @@ impl Session {
             if let Some(row) = act.row.as_mut() {
                 row.ended_at = Some(ended_at);
             }
-            log::info!("session {} ended after {} events", act.id, act.received_seq);
+            log::info!(
+                "session {} ended after {} events",
+                act.id,
+                act.received_seq()
+            );
             act.publish_info();
             act.viewers.publish(ToViewer::Ended);
             ctx.stop();
         }));
-    }
-
-    /// Drops durable events the buffer no longer needs: those before the latest full snapshot,
-    /// and the oldest durable ones while over the byte bound.
-    fn trim(&mut self) {
-        let latest_meta = self.metas.last().map_or(0, |m| m.0);
-        while let Some(front) = self.buffer.front() {
-            let durable = front.seq <= self.durable_seq;
-            let before_snapshot = front.seq < latest_meta;
-            let over = self.buffer_bytes > self.cfg.buffer_max_bytes + self.pending_bytes;
-            if !(durable && (before_snapshot || over)) {
-                break;
-            }
-            self.buffer_bytes -= front.size();
-            self.buffer.pop_front();
-        }
-    }
-
-    /// First seq held in the buffer; everything before it is durable and in the database.
-    fn buffer_start(&self) -> u64 {
-        self.buffer.front().map_or(self.received_seq + 1, |e| e.seq)
     }
 }
 
@@ -228,14 +222,17 @@ impl Actor for Session {
         let (id, ua) = (self.id.clone(), self.user_agent.take());
         let open = self
             .store
-            .run(move |c| store::open_session(c, &id, now_ms(), ua));
+            .run(move |c| sessions::open_session(c, &id, now_ms(), ua));
         // `wait` holds every other message until the session's state is loaded.
         ctx.wait(open.into_actor(self).map(|res, act, ctx| match res {
             Ok(opened) => {
-                act.received_seq = opened.row.last_seq.max(0) as u64;
-                act.durable_seq = act.received_seq;
-                act.metas = opened.metas;
-                log::info!("session {} started (from seq {})", act.id, act.received_seq);
+                let stored = opened.row.last_seq.max(0) as u64;
+                let limits = Limits {
+                    max_history: act.cfg.buffer_max_bytes,
+                    max_pending: act.cfg.pending_max_bytes,
+                };
+                act.backlog = Some(Backlog::new(limits, stored, opened.metas));
+                log::info!("session {} started (from seq {stored})", act.id);
                 act.row = Some(opened.row);
                 act.publish_info();
                 act.restart_idle_timer(ctx);
@@ -249,10 +246,8 @@ impl Actor for Session {
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
-        self.registry.do_send(SessionGone {
-            id: self.id.clone(),
-            addr: ctx.address(),
-        });
+        self.lifecycle
+            .do_send(Lifecycle::Gone(self.id.clone(), ctx.address()));
     }
 }
 
@@ -279,15 +274,17 @@ impl Handler<AttachRecorder> for Session {
             (Some((conn, _)), _) if *conn != msg.conn => return Err(Error::RecorderConflict),
             _ => {}
         }
+        let backlog = self.backlog.as_ref().ok_or(Error::SessionClosing)?;
+        let welcome = Welcome {
+            received_seq: backlog.received_seq(),
+            durable_seq: backlog.durable_seq(),
+        };
         if let Some(h) = self.idle.take() {
             ctx.cancel_future(h);
         }
         self.state = State::Active;
         self.recorder = Some((msg.conn, msg.addr));
-        Ok(Welcome {
-            received_seq: self.received_seq,
-            durable_seq: self.durable_seq,
-        })
+        Ok(welcome)
     }
 }
 
@@ -333,11 +330,11 @@ impl Handler<Ingest> for Session {
             self.state = State::Active;
             self.restart_idle_timer(ctx);
         }
-        let ready = self.reorder.offer(self.received_seq, msg.events);
+        let ready = self.reorder.offer(self.received_seq(), msg.events);
         if !self.reorder.is_empty() && self.reorder_timer.is_none() {
             self.reorder_timer = Some(ctx.run_later(REORDER_WAIT, |act, ctx| {
                 act.reorder_timer = None;
-                for batch in act.reorder.release_all(act.received_seq) {
+                for batch in act.reorder.release_all(act.received_seq()) {
                     if let Err(e) = act.accept(batch, ctx) {
                         log::warn!("session {}: parked events refused: {}", act.id, e.code());
                     }
@@ -350,31 +347,27 @@ impl Handler<Ingest> for Session {
         }
         Ok(Ingested {
             accepted,
-            received_seq: self.received_seq,
+            received_seq: self.received_seq(),
         })
     }
 }
 
 impl Session {
-    /// Takes in-order events whose seqs are all above `received_seq`: forwards them to viewers,
-    /// buffers them and hands them to the writer.
+    /// Takes in-order events whose seqs are all above the received seq: forwards them to
+    /// viewers, buffers them and hands them to the writer.
     fn accept(&mut self, events: Vec<Event>, ctx: &mut Context<Self>) -> Result<usize> {
         let fresh: Vec<SharedEvent> = events.into_iter().map(Arc::new).collect();
-        let bytes: usize = fresh.iter().map(|e| e.size()).sum();
+        let backlog = self.backlog.as_mut().ok_or(Error::SessionClosing)?;
         let Some(last) = fresh.last() else {
             return Ok(0);
         };
-        if self.pending_bytes + bytes > self.cfg.pending_max_bytes {
-            return Err(Error::Overloaded);
-        }
+        let bytes = backlog.accept(&fresh)?;
         // Forward first: viewers must not wait for anything else.
         if !self.viewers.is_empty() {
             let frame = events_frame(fresh.iter().map(|e| &**e));
             self.viewers
                 .publish(ToViewer::Frame(frame.into(), last.seq));
         }
-
-        self.received_seq = last.seq;
         let (mut url, mut first_event_ts) = (None, None);
         if let Some(row) = self.row.as_mut() {
             row.event_count += fresh.len() as i64;
@@ -389,14 +382,6 @@ impl Session {
                 url = row.url.clone();
             }
         }
-        for e in &fresh {
-            if e.kind == META {
-                self.metas.push((e.seq, e.ts));
-            }
-        }
-        self.pending_bytes += bytes;
-        self.buffer_bytes += bytes;
-        self.buffer.extend(fresh.iter().cloned());
         let accepted = fresh.len();
         self.writer.do_send(Append {
             session_id: self.id.clone(),
@@ -404,36 +389,29 @@ impl Session {
             events: fresh,
             url,
             first_event_ts,
+            bytes,
         });
         self.publish_growth(ctx);
         Ok(accepted)
     }
 }
 
-/// From the writer: events up to `up_to` are durable.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Durable {
-    pub up_to: u64,
-    pub bytes: usize,
-    pub stored_bytes: i64,
-    pub raw_bytes: i64,
-}
-
 impl Handler<Durable> for Session {
     type Result = ();
 
     fn handle(&mut self, msg: Durable, ctx: &mut Self::Context) {
-        self.durable_seq = self.durable_seq.max(msg.up_to);
-        self.pending_bytes = self.pending_bytes.saturating_sub(msg.bytes);
+        let Some(backlog) = self.backlog.as_mut() else {
+            return;
+        };
+        backlog.durable(msg.up_to, msg.bytes);
+        let durable = backlog.durable_seq();
         if let Some(row) = self.row.as_mut() {
             row.stored_bytes += msg.stored_bytes;
             row.raw_bytes += msg.raw_bytes;
         }
         if let Some((_, recorder)) = &self.recorder {
-            recorder.do_send(ToRecorder::Ack(self.durable_seq));
+            recorder.do_send(ToRecorder::Ack(durable));
         }
-        let durable = self.durable_seq;
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiters)
             .into_iter()
             .partition(|(seq, _)| *seq <= durable);
@@ -441,7 +419,6 @@ impl Handler<Durable> for Session {
         for (_, tx) in ready {
             let _ = tx.send(durable);
         }
-        self.trim();
         self.maybe_finish(ctx);
     }
 }
@@ -457,8 +434,8 @@ impl Handler<WaitDurable> for Session {
     type Result = ResponseFuture<Result<u64>>;
 
     fn handle(&mut self, msg: WaitDurable, _: &mut Self::Context) -> Self::Result {
-        if msg.seq <= self.durable_seq {
-            let durable = self.durable_seq;
+        let durable = self.backlog.as_ref().map_or(0, Backlog::durable_seq);
+        if msg.seq <= durable {
             return Box::pin(async move { Ok(durable) });
         }
         let (tx, rx) = oneshot::channel();
@@ -467,79 +444,61 @@ impl Handler<WaitDurable> for Session {
     }
 }
 
-/// Where a viewer starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartFrom {
-    /// The latest full snapshot.
-    Live,
-    /// The first event.
-    Start,
-    /// The latest full snapshot at or before this many ms after the first event.
-    Offset(i64),
+/// What a viewer or reader starts from: the session as it is, the latest clock report and the
+/// backlog's snapshot. A viewer is registered in the same step, so the seam between the
+/// snapshot and live frames has neither a gap nor a duplicate.
+pub struct Subscription {
+    pub info: SessionInfo,
+    pub clock: Option<Arc<str>>,
+    pub snapshot: Snapshot,
 }
 
-/// The seq to start from, given the (seq, ts) of every Meta event in order.
-pub fn pick_start(metas: &[(u64, i64)], from: StartFrom, first_event_ts: Option<i64>) -> u64 {
-    match from {
-        StartFrom::Start => 1,
-        StartFrom::Live => metas.last().map_or(1, |m| m.0),
-        StartFrom::Offset(ms) => {
-            let target = first_event_ts.unwrap_or(0).saturating_add(ms);
-            metas
-                .iter()
-                .rev()
-                .find(|m| m.1 <= target)
-                .map_or(1, |m| m.0)
-        }
+impl Session {
+    fn subscription(&self, from: StartFrom) -> Result<Subscription> {
+        let info = self.info().ok_or(Error::SessionNotFound)?;
+        let backlog = self.backlog.as_ref().ok_or(Error::SessionNotFound)?;
+        Ok(Subscription {
+            snapshot: backlog.snapshot(from, info.first_event_ts),
+            info,
+            clock: self.clock.clone(),
+        })
     }
 }
 
-/// A viewer joins (or, with no `addr`, a reader takes a snapshot of the buffer).
+/// A viewer joins.
 #[derive(Message)]
 #[rtype(result = "Result<Subscription>")]
 pub struct Subscribe {
     pub conn: u64,
     pub from: StartFrom,
-    pub addr: Option<Recipient<ToViewer>>,
-}
-
-/// Everything from `start_seq` on: events `start_seq..stored_before` come from the database,
-/// then `buffered`, then live frames. The actor answers and registers the viewer in one step,
-/// so the seam has neither a gap nor a duplicate.
-pub struct Subscription {
-    pub info: SessionInfo,
-    pub clock: Option<Arc<str>>,
-    pub start_seq: u64,
-    pub stored_before: u64,
-    pub buffered: Vec<SharedEvent>,
+    pub addr: Recipient<ToViewer>,
 }
 
 impl Handler<Subscribe> for Session {
     type Result = Result<Subscription>;
 
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
-        let info = self.info().ok_or(Error::SessionNotFound)?;
-        let start_seq = pick_start(&self.metas, msg.from, info.first_event_ts);
-        let stored_before = self.buffer_start();
-        let buffered = self
-            .buffer
-            .iter()
-            .filter(|e| e.seq >= start_seq)
-            .cloned()
-            .collect();
-        if let Some(addr) = msg.addr {
-            if self.state == State::Closing {
-                return Err(Error::SessionClosing);
-            }
-            self.viewers.add(msg.conn, addr);
+        if self.state == State::Closing {
+            return Err(Error::SessionClosing);
         }
-        Ok(Subscription {
-            info,
-            clock: self.clock.clone(),
-            start_seq,
-            stored_before,
-            buffered,
-        })
+        let sub = self.subscription(msg.from)?;
+        self.viewers.add(msg.conn, msg.addr);
+        Ok(sub)
+    }
+}
+
+/// A reader (the events API) takes the backlog's snapshot without following live events.
+#[derive(Message)]
+#[rtype(result = "Result<Subscription>")]
+pub struct Read {
+    pub from: StartFrom,
+}
+
+impl Handler<Read> for Session {
+    type Result = Result<Subscription>;
+
+    fn handle(&mut self, msg: Read, _: &mut Self::Context) -> Self::Result {
+        self.subscription(msg.from)
     }
 }
 
@@ -555,10 +514,10 @@ impl Handler<RecorderClock> for Session {
     type Result = ();
 
     fn handle(&mut self, msg: RecorderClock, _: &mut Self::Context) {
-        let frame: Arc<str> = format!(
-            "{{\"type\":\"clock\",\"recorder_offset\":{},\"recorder_rtt\":{}}}",
-            msg.offset, msg.rtt
-        )
+        let frame: Arc<str> = to_text(&HubToViewer::Clock {
+            recorder_offset: msg.offset,
+            recorder_rtt: msg.rtt,
+        })
         .into();
         self.clock = Some(frame.clone());
         self.viewers.publish(ToViewer::Clock(frame));
@@ -588,20 +547,5 @@ impl Handler<GetInfo> for Session {
 
     fn handle(&mut self, _: GetInfo, _: &mut Self::Context) -> Self::Result {
         self.info()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn start_points_follow_full_snapshots() {
-        let metas = [(1, 1000), (40, 5000), (90, 9000)];
-        assert_eq!(pick_start(&metas, StartFrom::Live, Some(1000)), 90);
-        assert_eq!(pick_start(&metas, StartFrom::Start, Some(1000)), 1);
-        assert_eq!(pick_start(&metas, StartFrom::Offset(4000), Some(1000)), 40);
-        assert_eq!(pick_start(&metas, StartFrom::Offset(3999), Some(1000)), 1);
-        assert_eq!(pick_start(&[], StartFrom::Live, None), 1);
     }
 }

@@ -1,10 +1,11 @@
-//! The hub under test: either spawned here (`streamdom serve` from this very executable, on a
-//! port the OS picks, against a fresh database) or an already running one named by its pid, and
+//! The hub under test: either spawned here (`streamdom serve`, on a port the OS picks, against a fresh database) or an already running one named by its pid, and
 //! its memory and CPU read from `/proc`.
+
+use streamdom::db::scratch;
 
 use std::{
     io::{BufRead, BufReader},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
@@ -32,7 +33,7 @@ impl FreshDb {
     pub fn create(base: &str, tag: &str, keep: bool) -> Result<Self, String> {
         if streamdom::db::is_postgres(base) {
             let schema = format!("bench_{}_{tag}", std::process::id());
-            pg_execute(base, &format!("CREATE SCHEMA {schema}"))?;
+            scratch::create_schema(base, &schema).map_err(|e| e.to_string())?;
             return Ok(FreshDb::Postgres {
                 base: base.to_owned(),
                 schema,
@@ -51,10 +52,7 @@ impl FreshDb {
     /// The URL the hub is given.
     pub fn url(&self) -> String {
         match self {
-            FreshDb::Postgres { base, schema, .. } => {
-                let sep = if base.contains('?') { '&' } else { '?' };
-                format!("{base}{sep}options=-csearch_path%3D{schema}")
-            }
+            FreshDb::Postgres { base, schema, .. } => scratch::schema_url(base, schema),
             FreshDb::Sqlite { path, .. } => path.to_string_lossy().into_owned(),
         }
     }
@@ -72,7 +70,7 @@ impl Drop for FreshDb {
         match self {
             FreshDb::Postgres { keep: true, .. } | FreshDb::Sqlite { keep: true, .. } => {}
             FreshDb::Postgres { base, schema, .. } => {
-                if let Err(e) = pg_execute(base, &format!("DROP SCHEMA {schema} CASCADE")) {
+                if let Err(e) = scratch::drop_schema(base, schema) {
                     eprintln!("bench: could not drop schema {schema}: {e}");
                 }
             }
@@ -87,21 +85,6 @@ impl Drop for FreshDb {
     }
 }
 
-#[cfg(feature = "postgres")]
-fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
-    use diesel::{Connection, RunQueryDsl};
-    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
-    diesel::sql_query(sql)
-        .execute(&mut conn)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-#[cfg(not(feature = "postgres"))]
-fn pg_execute(_: &str, _: &str) -> Result<(), String> {
-    Err("this build has no PostgreSQL support".into())
-}
-
 /// A hub started by the bench; stopped (SIGTERM, then flush) when dropped.
 pub struct SpawnedHub {
     child: Child,
@@ -109,11 +92,10 @@ pub struct SpawnedHub {
 }
 
 impl SpawnedHub {
-    /// Runs `<this executable> serve --bind 127.0.0.1:0 --database-url URL [extra…]` and waits
-    /// for its "listening on" line.
-    pub fn start(database_url: &str, extra: &[String]) -> Result<Self, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
+    /// Runs `<hub> serve --bind 127.0.0.1:0 --database-url URL [extra…]` and waits for its
+    /// "listening on" line.
+    pub fn start(hub: &Path, database_url: &str, extra: &[String]) -> Result<Self, String> {
+        let mut child = Command::new(hub)
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--database-url", database_url])
             .args(extra)

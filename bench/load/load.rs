@@ -353,10 +353,6 @@ fn bench_id(event: &str) -> Option<u64> {
         .then(|| id.trim().parse().ok())?
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 async fn session(
     i: usize,
     plan: Arc<Plan>,
@@ -388,7 +384,7 @@ async fn session(
             Some(Ok(Frame::Text(t))) if t.starts_with(b"{\"type\":\"welcome\"") => {}
             other => return Err(format!("no welcome: {other:?}")),
         }
-        let wall = now_ms();
+        let wall = streamdom::event::now_ms();
         let mut frame = String::from("{\"type\":\"events\",\"seq\":1,\"events\":[");
         for (k, t) in fixture.opening.iter().enumerate() {
             if k > 0 {
@@ -478,7 +474,7 @@ async fn session(
         if scheduled >= end {
             break;
         }
-        let wall = now_ms();
+        let wall = streamdom::event::now_ms();
         let mut frame = format!("{{\"type\":\"events\",\"seq\":{seq},\"events\":[");
         let mut sizes = Vec::with_capacity(plan.batch);
         for k in 0..plan.batch {

@@ -1,0 +1,160 @@
+//! The `sessions` table: one row per session, its lifecycle and the list queries.
+
+use diesel::prelude::*;
+
+use super::{chunks::load_metas, schema::sessions, DbConn};
+use crate::{
+    error::Result,
+    protocol::{self, SessionInfo},
+};
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub started_at: i64,
+    pub last_event_at: i64,
+    pub ended_at: Option<i64>,
+    pub url: Option<String>,
+    pub user_agent: Option<String>,
+    pub event_count: i64,
+    pub raw_bytes: i64,
+    pub stored_bytes: i64,
+    pub first_event_ts: Option<i64>,
+    pub last_seq: i64,
+}
+
+impl SessionRow {
+    pub fn info(&self) -> SessionInfo {
+        let end = self.ended_at.unwrap_or(self.last_event_at);
+        SessionInfo {
+            id: self.id.clone(),
+            active: self.ended_at.is_none(),
+            started_at: protocol::rfc3339(self.started_at),
+            last_event_at: protocol::rfc3339(self.last_event_at),
+            ended_at: self.ended_at.map(protocol::rfc3339),
+            duration_ms: (end - self.started_at).max(0),
+            url: self.url.clone(),
+            user_agent: self.user_agent.clone(),
+            event_count: self.event_count,
+            raw_bytes: self.raw_bytes,
+            stored_bytes: self.stored_bytes,
+            first_event_ts: self.first_event_ts,
+        }
+    }
+}
+
+/// A session's row and the full snapshots (Meta seq, Meta ts) a viewer can start from.
+pub struct OpenedSession {
+    pub row: SessionRow,
+    pub metas: Vec<(u64, i64)>,
+}
+
+/// Creates the session's row, or reopens an existing one (a recorder came back).
+pub fn open_session(
+    conn: &mut DbConn,
+    id: &str,
+    now: i64,
+    user_agent: Option<String>,
+) -> Result<OpenedSession> {
+    conn.transaction(|conn| {
+        // Write first: a SQLite transaction that reads and then writes cannot wait for the
+        // write lock (WAL answers SQLITE_BUSY at once when another connection wrote meanwhile),
+        // while one that starts with a write waits out the busy timeout like any writer.
+        diesel::update(sessions::table.find(id))
+            .filter(sessions::ended_at.is_not_null())
+            .set(sessions::ended_at.eq(None::<i64>))
+            .execute(conn)?;
+        let existing = sessions::table
+            .find(id)
+            .select(SessionRow::as_select())
+            .first(conn)
+            .optional()?;
+        let row = match existing {
+            Some(row) => row,
+            None => {
+                let row = SessionRow {
+                    id: id.to_owned(),
+                    started_at: now,
+                    last_event_at: now,
+                    ended_at: None,
+                    url: None,
+                    user_agent,
+                    event_count: 0,
+                    raw_bytes: 0,
+                    stored_bytes: 0,
+                    first_event_ts: None,
+                    last_seq: 0,
+                };
+                diesel::insert_into(sessions::table)
+                    .values(&row)
+                    .execute(conn)?;
+                row
+            }
+        };
+        let metas = load_metas(conn, id)?;
+        Ok(OpenedSession { row, metas })
+    })
+}
+
+pub fn end_session(conn: &mut DbConn, id: &str, ended_at: i64) -> Result<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::ended_at.eq(ended_at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends sessions left open by a previous run whose recorder never came back: open, not served
+/// now (`live`), and with no event since this run started (which also spares a session whose
+/// recorder returns between the `live` snapshot and this update).
+pub fn end_orphans(conn: &mut DbConn, booted_at: i64, live: &[String]) -> Result<usize> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::id.ne_all(live))
+            .filter(sessions::last_event_at.lt(booted_at))
+            .filter(sessions::started_at.lt(booted_at)),
+    )
+    .set(sessions::ended_at.eq(sessions::last_event_at.nullable()))
+    .execute(conn)?)
+}
+
+pub fn get_session(conn: &mut DbConn, id: &str) -> Result<Option<SessionRow>> {
+    Ok(sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub struct ListQuery {
+    /// Hide sessions that ended before this time (ms); `None` lists all.
+    pub ended_after: Option<i64>,
+    /// Keyset cursor: only sessions strictly older than (started_at, id).
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// Newest first. Active and recently ended sessions are found through the `ended_at` index, so
+/// the cost follows the size of the answer, not of the table.
+pub fn list_sessions(conn: &mut DbConn, q: &ListQuery) -> Result<Vec<SessionRow>> {
+    let mut query = sessions::table.select(SessionRow::as_select()).into_boxed();
+    if let Some(cutoff) = q.ended_after {
+        query = query.filter(
+            sessions::ended_at
+                .is_null()
+                .or(sessions::ended_at.gt(cutoff)),
+        );
+    }
+    if let Some((started, id)) = &q.before {
+        query = query.filter(
+            sessions::started_at.lt(*started).or(sessions::started_at
+                .eq(*started)
+                .and(sessions::id.lt(id.clone()))),
+        );
+    }
+    Ok(query
+        .order((sessions::started_at.desc(), sessions::id.desc()))
+        .limit(q.limit)
+        .load(conn)?)
+}

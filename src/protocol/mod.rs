@@ -1,0 +1,19 @@
+//! The wire protocol, defined once on the hub's side: what clients send (`incoming`), what the
+//! hub sends (`outgoing`, including the API's JSON view of a session), and the close codes. The
+//! TypeScript side (`recorder-js/src/protocol.ts`) is generated from these types by a test, so
+//! the two cannot drift. docs/PROTOCOL.md describes every message with examples.
+
+pub mod incoming;
+pub mod outgoing;
+#[cfg(test)]
+mod typescript;
+
+pub use incoming::{parse_client_message, ClientMessage};
+pub use outgoing::{
+    events_frame, rfc3339, EventEnvelope, HubToFeed, HubToRecorder, HubToViewer, SessionInfo,
+};
+
+/// Close code of a normal end (the session ended, or the client closed).
+pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code of a socket whose peer went silent past the heartbeat timeout.
+pub const CLOSE_AWAY: u16 = 1001;

@@ -1,0 +1,263 @@
+//! The writer actor: collects events from every session and stores them in batches, one
+//! transaction per flush (by time and by size), then tells each session what is durable.
+//! One flush is in flight at a time, so "durable up to N" always covers everything before N.
+//! Which writes merge a session's small chunks is decided by the policy in `plan`.
+
+mod plan;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use self::plan::{Merges, Planned, Share};
+use crate::{
+    config::Config,
+    db::{
+        chunks::{self, SessionWrite},
+        Store,
+    },
+    event::SharedEvent,
+};
+
+/// After a failed flush the batch is kept and retried this much later.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A flush slower than this is logged: durability waits for it.
+const SLOW_FLUSH: Duration = Duration::from_millis(250);
+
+/// Events of one session to store; within a flush, a session's appends are folded into one.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Append {
+    pub session_id: Arc<str>,
+    pub notify: Recipient<Durable>,
+    pub events: Vec<SharedEvent>,
+    /// The page URL, set once: with the session's first Meta event.
+    pub url: Option<String>,
+    /// The visitor timestamp of the session's first event, set once, with that event.
+    pub first_event_ts: Option<i64>,
+    /// Bytes of `events` (as `Event::size` counts them).
+    pub bytes: usize,
+}
+
+impl Append {
+    fn absorb(&mut self, later: Append) {
+        self.events.extend(later.events);
+        self.url = self.url.take().or(later.url);
+        self.first_event_ts = self.first_event_ts.or(later.first_event_ts);
+        self.bytes += later.bytes;
+    }
+
+    fn share(&self) -> Share<'_, Recipient<Durable>> {
+        Share {
+            session_id: &self.session_id,
+            events: &self.events,
+            bytes: self.bytes,
+            notify: &self.notify,
+        }
+    }
+}
+
+/// To a session: its events up to `up_to` are durable.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Durable {
+    pub up_to: u64,
+    /// Bytes of the session's pending events this flush made durable.
+    pub bytes: usize,
+    pub stored_bytes: i64,
+    pub raw_bytes: i64,
+}
+
+/// Resolves when nothing is waiting or in flight (used at shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;
+
+pub struct Writer {
+    store: Store,
+    cfg: Arc<Config>,
+    pending: Vec<Append>,
+    pending_bytes: usize,
+    in_flight: bool,
+    retry_at: Option<Instant>,
+    drained: Vec<oneshot::Sender<()>>,
+    merges: Merges<Recipient<Durable>>,
+}
+
+impl Writer {
+    pub fn new(store: Store, cfg: Arc<Config>) -> Self {
+        Writer {
+            store,
+            cfg,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            in_flight: false,
+            retry_at: None,
+            drained: Vec::new(),
+            merges: Merges::default(),
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight || self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        if self.pending.is_empty() {
+            for tx in self.drained.drain(..) {
+                let _ = tx.send(());
+            }
+        }
+        let now = Instant::now();
+        let mut batch = group(std::mem::take(&mut self.pending));
+        let busy: HashSet<Arc<str>> = batch.iter().map(|a| a.session_id.clone()).collect();
+        for (session_id, notify) in self.merges.quiet(|id| busy.contains(id), now) {
+            batch.push(Append {
+                session_id,
+                notify,
+                events: Vec::new(),
+                url: None,
+                first_event_ts: None,
+                bytes: 0,
+            });
+        }
+        if batch.is_empty() {
+            return;
+        }
+        self.in_flight = true;
+        self.pending_bytes = 0;
+        let shares: Vec<_> = batch.iter().map(Append::share).collect();
+        let plan = self.merges.plan(&shares, now);
+        drop(shares);
+        // Kept here as well as moved into the write, so that a failure of any kind (the
+        // transaction, the pool, the blocking task) can put the batch back: nothing is lost.
+        let (batch, plan) = (Arc::new(batch), Arc::new(plan));
+        let (for_write, chunks) = (batch.clone(), plan.clone());
+        let started = Instant::now();
+        let merges = plan.iter().filter(|p| p.replaces.is_some()).count();
+        let write = self.store.run(move |conn| {
+            let writes: Vec<SessionWrite<'_>> = for_write
+                .iter()
+                .zip(chunks.iter())
+                .map(|(a, p)| SessionWrite {
+                    session_id: &a.session_id,
+                    events: &p.events,
+                    url: a.url.clone(),
+                    first_event_ts: a.first_event_ts,
+                    replaces: p.replaces,
+                })
+                .collect();
+            chunks::write_batch(conn, &writes)
+        });
+        ctx.spawn(write.into_actor(self).map(move |res, act, ctx| {
+            act.in_flight = false;
+            let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
+            match res {
+                Ok(written) => {
+                    let took = started.elapsed();
+                    if took >= SLOW_FLUSH {
+                        log::warn!(
+                            "writer: flush of {} sessions ({merges} merges) took {} ms",
+                            batch.len(),
+                            took.as_millis()
+                        );
+                    }
+                    notify_durable(&batch, &plan, &written);
+                    let shares: Vec<_> = batch.iter().map(Append::share).collect();
+                    act.merges
+                        .remember(&shares, &plan, &written, Instant::now());
+                    act.retry_at = None;
+                }
+                Err(e) => {
+                    log::error!(
+                        "writer: flush of {} sessions failed, will retry: {e}",
+                        batch.len()
+                    );
+                    act.merges.clear();
+                    act.requeue(batch);
+                }
+            }
+            if act.pending_bytes >= act.cfg.flush_max_bytes || !act.drained.is_empty() {
+                act.flush(ctx);
+            }
+        }));
+    }
+
+    /// Puts a failed batch back in front of what arrived since, keeping per-session order.
+    fn requeue(&mut self, batch: Vec<Append>) {
+        self.retry_at = Some(Instant::now() + RETRY_AFTER);
+        let mut again: Vec<Append> = batch.into_iter().filter(|a| !a.events.is_empty()).collect();
+        self.pending_bytes += again.iter().map(|a| a.bytes).sum::<usize>();
+        again.append(&mut self.pending);
+        self.pending = again;
+    }
+}
+
+/// Tells each session of a stored batch what is durable. A merge of a quiet run carries no new
+/// events; its `Durable` only corrects the session's stored size.
+fn notify_durable(batch: &[Append], plan: &[Planned], written: &[chunks::Written]) {
+    for ((a, p), w) in batch.iter().zip(plan).zip(written) {
+        if let Some(last) = p.events.last() {
+            a.notify.do_send(Durable {
+                up_to: last.seq,
+                bytes: a.bytes,
+                stored_bytes: w.stored_delta,
+                raw_bytes: w.raw_delta,
+            });
+        }
+    }
+}
+
+/// Folds the appends of each session, in arrival order, into one.
+fn group(appends: Vec<Append>) -> Vec<Append> {
+    let mut groups: Vec<Append> = Vec::new();
+    let mut index = HashMap::<Arc<str>, usize>::new();
+    for a in appends {
+        match index.get(&a.session_id) {
+            Some(&i) => groups[i].absorb(a),
+            None => {
+                index.insert(a.session_id.clone(), groups.len());
+                groups.push(a);
+            }
+        }
+    }
+    groups
+}
+
+impl Actor for Writer {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(self.cfg.flush_interval(), |act, ctx| act.flush(ctx));
+    }
+}
+
+impl Handler<Append> for Writer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Append, ctx: &mut Self::Context) {
+        self.pending_bytes += msg.bytes;
+        self.pending.push(msg);
+        if self.pending_bytes >= self.cfg.flush_max_bytes {
+            self.flush(ctx);
+        }
+    }
+}
+
+impl Handler<Drain> for Writer {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.drained.push(tx);
+        self.retry_at = None;
+        self.flush(ctx);
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}
