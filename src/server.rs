@@ -15,6 +15,11 @@ use crate::{
     writer::{Drain, Writer},
 };
 
+/// A connection whose peer has left data unacknowledged (or its window shut) this long is
+/// dropped by the kernel: a viewer that stops reading is not otherwise noticed, since its socket
+/// actor is only polled when the socket can take more.
+const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How long a stop waits for the writer to store what was accepted.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -51,6 +56,14 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .wrap(middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
             .configure(api::routes)
             .default_service(actix_web::web::to(api::not_found))
+    })
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(TCP_USER_TIMEOUT))
+            {
+                log::warn!("cannot set TCP_USER_TIMEOUT: {e}");
+            }
+        }
     })
     .disable_signals()
     .bind(cfg.bind)

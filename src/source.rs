@@ -5,7 +5,7 @@
 
 use std::{pin::Pin, sync::Arc};
 
-use actix::{Addr, Recipient};
+use actix::Addr;
 use futures_util::{stream, Stream};
 
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
     event::SharedEvent,
     protocol::SessionInfo,
     registry::{Lookup, Registry},
-    session::{fanout::ToViewer, pick_start, Read, Session, StartFrom, Subscribe},
+    session::{fanout::ViewerHandle, pick_start, Read, Session, StartFrom, Subscribe},
 };
 
 /// A session found by [`locate`].
@@ -63,12 +63,12 @@ pub async fn open(
     store: Store,
     id: &str,
     from: StartFrom,
-    viewer: Option<(u64, Recipient<ToViewer>)>,
+    viewer: Option<ViewerHandle>,
 ) -> Result<Opened> {
     match located {
         Located::Active(session) => {
             let sub = match viewer {
-                Some((conn, addr)) => session.send(Subscribe { conn, from, addr }).await??,
+                Some(viewer) => session.send(Subscribe { from, viewer }).await??,
                 None => session.send(Read { from }).await??,
             };
             let snap = sub.snapshot;

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 pub use self::backlog::{pick_start, Snapshot, StartFrom};
 use self::{
     backlog::{Backlog, Limits},
-    fanout::{Fanout, ToViewer},
+    fanout::{Fanout, ToViewer, ViewerHandle},
     reorder::Reorder,
 };
 use crate::{
@@ -209,7 +209,7 @@ impl Session {
                 act.received_seq()
             );
             act.publish_info();
-            act.viewers.publish(ToViewer::Ended);
+            act.publish(ToViewer::Ended);
             ctx.stop();
         }));
     }
@@ -365,8 +365,7 @@ impl Session {
         // Forward first: viewers must not wait for anything else.
         if !self.viewers.is_empty() {
             let frame = events_frame(fresh.iter().map(|e| &**e));
-            self.viewers
-                .publish(ToViewer::Frame(frame.into(), last.seq));
+            self.publish(ToViewer::Frame(frame.into(), last.seq));
         }
         let (mut url, mut first_event_ts) = (None, None);
         if let Some(row) = self.row.as_mut() {
@@ -454,6 +453,18 @@ pub struct Subscription {
 }
 
 impl Session {
+    fn publish(&mut self, msg: ToViewer) {
+        let cut = self.viewers.publish(msg);
+        if !cut.is_empty() {
+            log::warn!(
+                "session {}: {} viewers cut for falling {} MiB behind",
+                self.id,
+                cut.len(),
+                fanout::MAX_QUEUED_BYTES >> 20
+            );
+        }
+    }
+
     fn subscription(&self, from: StartFrom) -> Result<Subscription> {
         let info = self.info().ok_or(Error::SessionNotFound)?;
         let backlog = self.backlog.as_ref().ok_or(Error::SessionNotFound)?;
@@ -469,9 +480,8 @@ impl Session {
 #[derive(Message)]
 #[rtype(result = "Result<Subscription>")]
 pub struct Subscribe {
-    pub conn: u64,
     pub from: StartFrom,
-    pub addr: Recipient<ToViewer>,
+    pub viewer: ViewerHandle,
 }
 
 impl Handler<Subscribe> for Session {
@@ -482,7 +492,7 @@ impl Handler<Subscribe> for Session {
             return Err(Error::SessionClosing);
         }
         let sub = self.subscription(msg.from)?;
-        self.viewers.add(msg.conn, msg.addr);
+        self.viewers.add(msg.viewer);
         Ok(sub)
     }
 }
@@ -520,7 +530,7 @@ impl Handler<RecorderClock> for Session {
         })
         .into();
         self.clock = Some(frame.clone());
-        self.viewers.publish(ToViewer::Clock(frame));
+        self.publish(ToViewer::Clock(frame));
     }
 }
 

@@ -19,7 +19,10 @@ use crate::{
     error::Error,
     event::now_ms,
     protocol::{events_frame, parse_client_message, ClientMessage, HubToViewer, CLOSE_NORMAL},
-    session::{fanout::ToViewer, StartFrom, Unsubscribe},
+    session::{
+        fanout::{Queued, ToViewer, ViewerHandle},
+        StartFrom, Unsubscribe,
+    },
     source::{self, Located, Opened, Pages},
 };
 
@@ -33,6 +36,8 @@ pub struct ViewerSocket {
     conn: u64,
     source: Located,
     from: StartFrom,
+    /// Bytes the session has queued for this socket (see `fanout`).
+    queued: Queued,
     store: Store,
     last_seen: Instant,
     frames: Assembler,
@@ -64,6 +69,7 @@ impl ViewerSocket {
             conn: next_conn_id(),
             source,
             from,
+            queued: Queued::default(),
             store,
             last_seen: Instant::now(),
             frames: Assembler::new(max_frame_bytes),
@@ -178,7 +184,11 @@ impl Actor for ViewerSocket {
     fn started(&mut self, ctx: &mut Self::Context) {
         start_heartbeat(ctx, |a| a.last_seen);
         let viewer = match self.source {
-            Located::Active(_) => Some((self.conn, ctx.address().recipient())),
+            Located::Active(_) => Some(ViewerHandle {
+                conn: self.conn,
+                addr: ctx.address().recipient(),
+                queued: self.queued.clone(),
+            }),
             Located::Stored { .. } => None,
         };
         let (store, id) = (self.store.clone(), self.id.clone());
@@ -227,6 +237,7 @@ impl Handler<ToViewer> for ViewerSocket {
     type Result = ();
 
     fn handle(&mut self, msg: ToViewer, ctx: &mut Self::Context) {
+        self.queued.handled(&msg);
         match msg {
             ToViewer::Frame(frame, seq) if self.live => {
                 self.send_events(ctx, &frame, seq);
@@ -249,6 +260,7 @@ impl Handler<ToViewer> for ViewerSocket {
             ToViewer::Clock(frame) => ctx.text(&*frame),
             ToViewer::Ended if self.live => self.finish(ctx),
             ToViewer::Ended => self.ended = true,
+            ToViewer::TooSlow => close_with(ctx, &Error::ViewerTooSlow),
         }
     }
 }
