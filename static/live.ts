@@ -2,7 +2,7 @@
 // how far behind the visitor it is, measured from the recorder's and this page's clock offsets to
 // the hub (both NTP-style estimates), never by trusting the visitor's clock to agree with ours.
 
-import type { ClockSync } from '../recorder-js/src/clock';
+import type { ClockSync } from '@streamdom/recorder/clock';
 
 /** One applied event's delay, split where it was spent; all in ms. */
 export interface Latency {

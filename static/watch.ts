@@ -1,26 +1,18 @@
 // Watch page: one session, live with the least delay (and rewind), or as a recording, from /ws/watch/{id}.
 
 import { Replayer, type eventWithTime } from 'rrweb';
-import { ClockSync, type PongMessage } from '../recorder-js/src/clock';
-import { ReconnectingSocket, el, fmtDuration, wsUrl, type Session } from './common';
+import { ClockSync } from '@streamdom/recorder/clock';
+import { CLOSE, type EventEnvelope, type HubToViewer, type SessionInfo, type ViewerToHub } from '@streamdom/recorder/protocol';
+import { ReconnectingSocket } from '@streamdom/recorder/reconnect';
+import { el, fmtDuration, wsUrl } from './common';
 import { LiveTiming, fmtLatency, type Latency } from './live';
 
 /** An event as the hub sends it, plus when this page received it (Date.now()). */
-interface Rec { seq: number; hub_time: number; event: eventWithTime; recv?: number }
+type Rec = Omit<EventEnvelope, 'event'> & { event: eventWithTime; recv?: number };
 type State = 'live' | 'paused' | 'replay';
-type WatchMsg =
-  | { type: 'session'; session: Session; start_seq: number }
-  | { type: 'events'; events: Rec[] }
-  | { type: 'live' } | { type: 'end' }
-  | { type: 'clock'; recorder_offset: number; recorder_rtt: number }
-  | PongMessage
-  | { type: 'error'; error: string; message?: string };
 
 const EVENT_META = 4;
 const EVENT_FULL_SNAPSHOT = 2;
-const CLOSE_NOT_FOUND = 4404;
-// The hub cut this viewer for falling too far behind (`viewer_too_slow`): resume at the newest snapshot.
-const CLOSE_TOO_SLOW = 4408;
 
 const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');
 const query = new URLSearchParams(location.search);
@@ -49,7 +41,7 @@ let gapped = false;
 /** Whether the main socket's stream began at the session's first event (from=start, or an ended session). */
 let streamIsFull = false;
 
-let session: Session | null = null;
+let session: SessionInfo | null = null;
 let ended = false;
 let started = false;
 let state: State = 'paused';
@@ -199,7 +191,7 @@ async function openReplay(ms: number, play: boolean): Promise<void> {
  * Flow control: the hub sends history only while less than 4 MiB is unacknowledged, and cuts a live
  * viewer 32 MiB behind; acknowledging each batch once it is handled keeps both moving.
  */
-function ack(send: (m: { type: 'ack'; seq: number }) => void, events: Rec[]): void {
+function ack(send: (m: ViewerToHub) => void, events: { seq: number }[]): void {
   const last = events[events.length - 1];
   if (last) send({ type: 'ack', seq: last.seq });
 }
@@ -218,9 +210,9 @@ function loadHistory(): Promise<void> {
       resolve();
     };
     ws.onmessage = (ev) => {
-      const msg = JSON.parse(ev.data) as WatchMsg;
+      const msg = JSON.parse(ev.data) as HubToViewer;
       if (msg.type === 'events') {
-        msg.events.forEach(ingest);
+        (msg.events as Rec[]).forEach(ingest);
         ack((m) => ws.send(JSON.stringify(m)), msg.events);
       } else if (msg.type === 'live' || msg.type === 'end') finish(true);
     };
@@ -239,14 +231,14 @@ let sessionSaidActive = false;
 let provisionalEnd = false;
 const RESUME_CHECK_MS = 1000;
 
-const main = new ReconnectingSocket(
+const main = new ReconnectingSocket<HubToViewer, ViewerToHub>(
   () => `${wsUrl(`/ws/watch/${encodeURIComponent(sessionId)}`)}?from=${mainFrom}`,
   {
     onOpen: () => clock.start(),
-    onMessage: (msg: WatchMsg) => onMain(msg),
+    onMessage: (msg) => onMain(msg),
     onClose: (code) => {
       clock.stop();
-      if (code === CLOSE_NOT_FOUND) { setStatus('Session not found.'); return false; }
+      if (code === CLOSE.session_not_found) { setStatus('Session not found.'); return false; }
       if (ended) return false;
       // The hub had no recorder for a session it still holds open (it restarted): the recorder is
       // probably on its way back, so look again shortly, from where this page is.
@@ -255,7 +247,7 @@ const main = new ReconnectingSocket(
         if (recs.length) mainFrom = String(Math.max(0, Math.floor(lastTs() - sessionStart())));
         return RESUME_CHECK_MS;
       }
-      if (code === CLOSE_TOO_SLOW) {
+      if (code === CLOSE.viewer_too_slow) {
         // Skipping ahead leaves a hole in `recs`; rewinding fetches the whole history again.
         mainFrom = 'live';
         historyComplete = false;
@@ -267,8 +259,9 @@ const main = new ReconnectingSocket(
     },
   },
 );
+main.connect();
 
-function onMain(msg: WatchMsg): void {
+function onMain(msg: HubToViewer): void {
   switch (msg.type) {
     case 'session':
       sessionSaidActive = msg.session.active;
@@ -279,8 +272,9 @@ function onMain(msg: WatchMsg): void {
       break;
     case 'events': {
       const recv = Date.now();
-      for (const r of msg.events) r.recv = recv;
-      msg.events.forEach(ingest);
+      const batch = msg.events as Rec[];
+      for (const r of batch) r.recv = recv;
+      batch.forEach(ingest);
       ack((m) => main.send(m), msg.events);
       break;
     }
@@ -307,7 +301,7 @@ function onMain(msg: WatchMsg): void {
       clock.onPong(msg);
       break;
     case 'error':
-      setStatus(`${msg.error}: ${msg.message ?? ''}`);
+      setStatus(`${msg.error}: ${msg.message}`);
       break;
   }
   render();
