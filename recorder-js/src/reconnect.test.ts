@@ -106,6 +106,15 @@ describe('ReconnectingSocket', () => {
     assert.equal(FakeWebSocket.all.length, 1);
   });
 
+  it('stays closed when closed from its own onClose', async () => {
+    let s: ReconnectingSocket<{ n: number }, { m: string }> | null = null;
+    const made = socket({ onClose: () => { s?.close(); } });
+    s = made.s;
+    made.last().hubCloses(1006);
+    await sleep(20);
+    assert.equal(FakeWebSocket.all.length, 1);
+  });
+
   it('passes parsed JSON on and drops anything else', () => {
     const { got, last } = socket({});
     last().open();

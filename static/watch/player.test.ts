@@ -99,6 +99,22 @@ describe('Player', () => {
     assert.notEqual(last().timer.timeOffset, -1, 'the live clock was set');
   });
 
+  it('sets the live replayer clock to the live target as it starts', async () => {
+    const { player, clock, timing, last } = harness(null, session());
+    timing.onClock(0, 2);
+    clock.addSample(0, 2);
+    await player.send({ type: 'caught-up' });
+    const expected = timing.target() - (T0 + 701);
+    assert.ok(Math.abs(last().timer.timeOffset - expected) < 50, `${last().timer.timeOffset} against ${expected}`);
+  });
+
+  it('does not feed the live replayer older events that history brings in', async () => {
+    const { player, arrive, last } = harness(null, session().filter((r) => r.seq !== 3));
+    await player.send({ type: 'caught-up' });
+    arrive(rec(3));
+    assert.deepEqual(last().added, [T0 + 500, T0 + 600, T0 + 700]);
+  });
+
   it('measures the delay of a live event when the replayer applies it', async () => {
     const { player, clock, timing, arrive, last } = harness(null, session());
     await player.send({ type: 'caught-up' });

@@ -158,6 +158,22 @@ describe('Stream', () => {
     assert.equal(close(1006), undefined, 'the next close backs off as usual');
   });
 
+  it('takes an end before the first catch-up, or for a session the hub called ended, as real', () => {
+    const a = harness();
+    a.hub({ type: 'session', session: session(true), start_seq: 1 });
+    a.hub({ type: 'end' });
+    assert.deepEqual(a.boundaries, [{ type: 'end', provisional: false }]);
+    assert.equal(a.stream.over, true);
+    const b = harness();
+    b.hub({ type: 'session', session: session(true), start_seq: 1 });
+    b.hub({ type: 'live' });
+    b.close(1006);
+    b.hub({ type: 'session', session: session(false), start_seq: 1 });
+    b.hub({ type: 'end' });
+    assert.deepEqual(b.boundaries, [{ type: 'caught-up' }, { type: 'end', provisional: false }]);
+    assert.equal(b.close(1000), false);
+  });
+
   it('stops when the session does not exist', () => {
     const { close, statuses } = harness();
     assert.equal(close(CLOSE.session_not_found), false);
