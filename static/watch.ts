@@ -2,16 +2,39 @@
 // /ws/watch/{id}. watch/stream.ts receives the events, watch/player.ts shows them (its states are in
 // watch/machine.ts), watch/view.ts draws the page and takes the controls; this file wires them.
 
+import type { HubToViewer, ViewerToHub } from '@streamdom/recorder/protocol';
+import { ReconnectingSocket } from '@streamdom/recorder/reconnect';
 import { wsUrl } from './common';
 import { LiveTiming } from './watch/live';
 import { Player } from './watch/player';
-import { Stream, browserTransport } from './watch/stream';
+import { Stream, type Transport } from './watch/stream';
 import { View } from './watch/view';
 
 const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');
 const query = new URLSearchParams(location.search);
 /** ?t=<ms>: open the recording at that moment, held. */
 const initialT = query.has('t') ? Math.max(0, Number(query.get('t')) || 0) : null;
+
+/** The stream's sockets are the browser's. */
+const browserTransport: Transport = {
+  reconnecting(url, h) {
+    const s = new ReconnectingSocket<HubToViewer, ViewerToHub>(url, h);
+    s.connect();
+    return s;
+  },
+  once(url, h) {
+    const ws = new WebSocket(url);
+    ws.onmessage = (ev) => h.onMessage(JSON.parse(ev.data) as HubToViewer);
+    ws.onclose = () => h.onClose();
+    return {
+      send: (msg) => ws.send(JSON.stringify(msg)),
+      close: () => {
+        ws.onclose = null;
+        if (ws.readyState <= WebSocket.OPEN) ws.close(1000);
+      },
+    };
+  },
+};
 
 const view = new View(sessionId);
 const status = (text: string) => view.setStatus(text);

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CLOSE } from './protocol';
 import { Backoff, ReconnectingSocket, type SocketHandlers } from './reconnect';
 
 const sequence = (b: Backoff, n: number) => Array.from({ length: n }, () => b.next());
@@ -70,7 +71,7 @@ describe('ReconnectingSocket', () => {
 
   it('stays closed when onClose says false', async () => {
     const { last } = socket({ onClose: () => false });
-    last().hubCloses(4404);
+    last().hubCloses(CLOSE.session_not_found);
     await sleep(20);
     assert.equal(FakeWebSocket.all.length, 1);
   });

@@ -4,7 +4,7 @@
 
 import { ClockSync } from '@streamdom/recorder/clock';
 import { CLOSE, type EventEnvelope, type HubToViewer, type SessionInfo, type ViewerToHub } from '@streamdom/recorder/protocol';
-import { ReconnectingSocket, type SocketHandlers } from '@streamdom/recorder/reconnect';
+import type { SocketHandlers } from '@streamdom/recorder/reconnect';
 import { EventStore, type Rec } from './store';
 
 export type { Rec } from './store';
@@ -51,33 +51,13 @@ export interface StreamEvents {
 
 export interface Conn { send(msg: ViewerToHub): unknown; close(): void }
 
-/** How sockets are opened: the browser's WebSocket in the page, fakes in unit tests. */
+/** How sockets are opened: the browser's WebSocket in the page (watch.ts), fakes in unit tests. */
 export interface Transport {
   /** Reopens itself after every close unless onClose returns false (reconnect.ts). */
   reconnecting(url: () => string, h: SocketHandlers<HubToViewer>): Conn;
   /** Opened once; onClose runs when the hub or the network closes it, not after close(). */
   once(url: string, h: { onMessage(msg: HubToViewer): void; onClose(): void }): Conn;
 }
-
-export const browserTransport: Transport = {
-  reconnecting(url, h) {
-    const s = new ReconnectingSocket<HubToViewer, ViewerToHub>(url, h);
-    s.connect();
-    return s;
-  },
-  once(url, h) {
-    const ws = new WebSocket(url);
-    ws.onmessage = (ev) => h.onMessage(JSON.parse(ev.data) as HubToViewer);
-    ws.onclose = () => h.onClose();
-    return {
-      send: (msg) => ws.send(JSON.stringify(msg)),
-      close: () => {
-        ws.onclose = null;
-        if (ws.readyState <= WebSocket.OPEN) ws.close(1000);
-      },
-    };
-  },
-};
 
 export class Stream {
   readonly store = new EventStore();
