@@ -76,7 +76,7 @@ export class ReconnectingSocket<In, Out> {
       this.handlers.onOpen?.();
     };
     ws.onmessage = (ev) => {
-      if (typeof ev.data !== 'string') return;
+      // The hub sends text; anything else fails to parse too (JSON.parse stringifies it first).
       let msg: In;
       try { msg = JSON.parse(ev.data) as In; } catch { return; }
       this.handlers.onMessage(msg);
