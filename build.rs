@@ -17,13 +17,14 @@ fn main() {
     let out = env::var("OUT_DIR").expect("OUT_DIR");
     let web = Path::new(&out).join("web");
     println!("cargo:rerun-if-env-changed=STREAMDOM_PREBUILT_WEB");
-    // Packagers may build the web files separately (`node recorder-js/build.mjs --out DIR`).
+    // Packagers may build the web files separately (`node web/build.mjs --out DIR`).
     if let Ok(dir) = env::var("STREAMDOM_PREBUILT_WEB") {
         return write_list(Path::new(&out), Path::new(&dir));
     }
     for watched in [
         "recorder-js/src",
-        "recorder-js/build.mjs",
+        "web/build.mjs",
+        "recorder-js/package.json",
         "static",
         "package.json",
         "package-lock.json",
@@ -44,11 +45,11 @@ fn main() {
     }
     run(
         Command::new("node")
-            .arg("recorder-js/build.mjs")
+            .arg("web/build.mjs")
             .arg("--out")
             .arg(&web)
             .current_dir(&root),
-        "node recorder-js/build.mjs",
+        "node web/build.mjs",
     );
     write_list(Path::new(&out), &web);
 }

@@ -1,6 +1,8 @@
 // Sessions page: the list from /api/sessions kept current by /ws/sessions, drawn as a virtual list.
 
-import { ReconnectingSocket, el, fmtDuration, fmtTime, sessionDuration, wsUrl, type Session } from './common';
+import type { HubToFeed, SessionInfo } from '@streamdom/recorder/protocol';
+import { ReconnectingSocket } from '@streamdom/recorder/reconnect';
+import { el, fmtDuration, fmtTime, sessionDuration, wsUrl } from './common';
 
 // Rows have a fixed height so the visible range is plain arithmetic, whatever the list's length.
 const ROW_HEIGHT = 44;
@@ -9,7 +11,7 @@ const OVERSCAN = 8;
 const PAGE_SIZE = 1000;
 const MAX_PAGES = 100;
 
-const sessions = new Map<string, Session>();
+const sessions = new Map<string, SessionInfo>();
 /** Newest first by started_at; ids only, the objects live in `sessions`. */
 let order: string[] = [];
 
@@ -23,7 +25,7 @@ const emptyEl = document.getElementById('empty');
 
 const startOf = (id: string) => Date.parse(sessions.get(id)!.started_at) || 0;
 
-function upsert(s: Session): void {
+function upsert(s: SessionInfo): void {
   const old = sessions.get(s.id);
   // A page fetched before a pushed update may carry older data: counts only grow, and an ended
   // session stays ended until it grows again (a recorder that comes back reopens it).
@@ -49,7 +51,7 @@ function scheduleDraw(): void {
   requestAnimationFrame(() => { drawQueued = false; draw(); });
 }
 
-function row(s: Session, index: number, now: number): HTMLAnchorElement {
+function row(s: SessionInfo, index: number, now: number): HTMLAnchorElement {
   const a = el('a', { class: 'row', href: `/sessions/${encodeURIComponent(s.id)}`, 'data-testid': 'session-row', 'data-session-id': s.id });
   a.style.top = `${index * ROW_HEIGHT}px`;
   const idCell = el('span', { class: 'c-id', title: s.id }, s.id);
@@ -81,7 +83,7 @@ async function loadAll(): Promise<void> {
   for (let page = 0; page < MAX_PAGES; page++) {
     const res = await fetch(`/api/sessions?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     if (!res.ok) throw new Error(`GET /api/sessions: ${res.status}`);
-    const body = (await res.json()) as { sessions: Session[]; next_cursor: string | null };
+    const body = (await res.json()) as { sessions: SessionInfo[]; next_cursor: string | null };
     body.sessions.forEach(upsert);
     scheduleDraw();
     cursor = body.next_cursor;
@@ -96,12 +98,13 @@ setInterval(() => { if (order.some((id) => sessions.get(id)!.active)) scheduleDr
 
 const load = () => loadAll().catch((e) => console.error(e));
 let opened = 0;
-new ReconnectingSocket(() => wsUrl('/ws/sessions'), {
+// The feed only ever receives.
+new ReconnectingSocket<HubToFeed, never>(() => wsUrl('/ws/sessions'), {
   // Refetch on reconnection: updates pushed while disconnected are lost.
   onOpen: () => { if (opened++) void load(); },
-  onMessage: (msg: { type: string; session?: Session }) => {
+  onMessage: (msg) => {
     if (msg.type === 'session' && msg.session) { upsert(msg.session); scheduleDraw(); }
   },
-});
+}).connect();
 void load();
 draw();

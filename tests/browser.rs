@@ -9,34 +9,13 @@ use std::{
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// Chromium comes from the system's package manager, never downloaded by a test.
+/// Chromium comes from the system's package manager (`.ci/run` installs it); a test never installs
+/// or downloads a browser.
 fn ensure_chromium() {
-    if Path::new(CHROMIUM).exists() {
-        return;
-    }
-    assert!(
-        is_root(),
-        "{CHROMIUM} is missing; install it with `sudo apt-get update && sudo apt-get install -y chromium` and rerun"
-    );
-    eprintln!("{CHROMIUM} is missing; installing it with apt-get");
-    for args in [&["update"][..], &["install", "-y", "chromium"][..]] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .expect("run apt-get");
-        assert!(status.success(), "apt-get {args:?} failed with {status}");
-    }
     assert!(
         Path::new(CHROMIUM).exists(),
-        "apt-get did not install {CHROMIUM}"
+        "{CHROMIUM} is missing; install it with `sudo apt-get update && sudo apt-get install -y chromium` \
+         (`.ci/run` does this) and rerun"
     );
 }
 

@@ -1,5 +1,6 @@
 //! The layering written in src/lib.rs holds: no module imports one above it. Reads every
 //! source file and checks each `crate::<module>` it names against the order below.
+#![allow(clippy::expect_used)]
 
 use std::path::Path;
 

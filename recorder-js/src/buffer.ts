@@ -1,9 +1,11 @@
 // Numbered, byte-bounded buffer of events the hub has not yet stored durably, and the frames built from it.
 
+import { LIMITS } from './protocol';
+
 export interface Entry { seq: number; json: string; bytes: number; full: boolean }
 
-/** Cut below the hub's 8 MiB frame limit, leaving room for the envelope. */
-export const FRAME_LIMIT = 8 * 1024 * 1024 - 1024;
+/** Cut below the hub's frame limit, leaving room for the envelope (`{"type":"events","seq":…,"events":[…]}`). */
+export const FRAME_LIMIT = LIMITS.maxFrameBytes - 1024;
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 
 // rrweb's EventType.FullSnapshot; replay can recover from any gap that one follows.

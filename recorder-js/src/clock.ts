@@ -1,7 +1,10 @@
 // NTP-style estimate of the hub's clock relative to Date.now(), shared by the recorder and the dashboard.
 
-export interface PingMessage { type: 'ping'; id: number; client_time: number }
-export interface PongMessage { type: 'pong'; id: number; client_time: number; hub_time: number }
+import type { HubToViewer, ViewerToHub } from './protocol';
+
+// The recorder's ping and pong have the same shape as a viewer's.
+export type PingMessage = Extract<ViewerToHub, { type: 'ping' }>;
+export type PongMessage = Extract<HubToViewer, { type: 'pong' }>;
 
 const RESYNC_MS = 10_000;
 // A short burst right after connecting gets a usable estimate before the first resync.
@@ -59,7 +62,7 @@ export class ClockSync {
   /** Feed a pong; returns false when it does not look like one of ours. */
   onPong(msg: PongMessage, receivedAt = Date.now()): boolean {
     const rtt = receivedAt - msg.client_time;
-    if (!(rtt >= 0) || typeof msg.hub_time !== 'number' || msg.id >= this.nextId) return false;
+    if (!(rtt >= 0) || typeof msg.hub_time !== 'number' || typeof msg.id !== 'number' || msg.id >= this.nextId) return false;
     this.addSample(msg.hub_time - (msg.client_time + receivedAt) / 2, rtt);
     this.onUpdate?.(this.offset, this.rtt);
     return true;

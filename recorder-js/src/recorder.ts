@@ -4,6 +4,7 @@ import { record } from '@rrweb/record';
 import type { eventWithTime } from 'rrweb';
 import { EventBuffer, FRAME_LIMIT } from './buffer';
 import { postFrames, KEEPALIVE_QUOTA } from './beacon';
+import { CLOSE } from './protocol';
 import { RecorderSocket, type Welcome } from './socket';
 import { loadSeq, saveSeq, savePending, takePending } from './storage';
 
@@ -12,8 +13,6 @@ type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
 // A forced snapshot can itself overflow the buffer; do not let that turn into a loop.
 const MIN_FORCED_SNAPSHOT_GAP_MS = 5000;
 const STOP_ACK_TIMEOUT_MS = 3000;
-// Close code the hub uses for a frame over its size limit.
-const CLOSE_TOO_LARGE = 4413;
 
 export class Recorder {
   readonly socket: RecorderSocket;
@@ -104,7 +103,7 @@ export class Recorder {
 
   private onClose(code: number): void {
     // A single event over the hub's frame limit would be resent forever; give it up and resnapshot.
-    if (code === CLOSE_TOO_LARGE) {
+    if (code === CLOSE.frame_too_large) {
       this.buffer.drop((e) => e.bytes > FRAME_LIMIT);
       this.forceSnapshot();
     }

@@ -1,6 +1,7 @@
 // sessionStorage keys that let the next page of the same tab continue the session and its numbering.
 
 import { utf8Length, type Entry } from './buffer';
+import { LIMITS } from './protocol';
 
 export const SESSION_KEY = 'streamdom.session';
 const seqKey = (id: string) => `streamdom.seq.${id}`;
@@ -8,7 +9,7 @@ const pendingKey = (id: string) => `streamdom.pending.${id}`;
 // sessionStorage holds ~5 MB of UTF-16 per origin; the page's own data needs room too.
 const MAX_PENDING_CHARS = 1024 * 1024;
 
-export const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+export const SESSION_ID_RE = new RegExp(`^[A-Za-z0-9_-]{1,${LIMITS.maxSessionIdLength}}$`);
 
 // Storage can be disabled or full (private modes, quotas); the recorder must work without it.
 function get(key: string): string | null {

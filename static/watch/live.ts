@@ -1,8 +1,8 @@
-// Live timing for the watch page: which moment of the visitor's clock the live replay shows, and
-// how far behind the visitor it is, measured from the recorder's and this page's clock offsets to
-// the hub (both NTP-style estimates), never by trusting the visitor's clock to agree with ours.
+// Live timing for the watch page's player: which moment of the visitor's clock the live replay
+// shows, and how far behind the visitor it is, measured from the recorder's and this page's clock
+// offsets to the hub (both NTP-style estimates), never by trusting the visitor's clock to agree.
 
-import type { ClockSync } from '../recorder-js/src/clock';
+import type { ClockSync } from '@streamdom/recorder/clock';
 
 /** One applied event's delay, split where it was spent; all in ms. */
 export interface Latency {

@@ -1,4 +1,4 @@
-// Builds the recorder bundles and the dashboard into one flat folder: node recorder-js/build.mjs --out DIR
+// Builds the recorder bundles and the dashboard into one flat folder: node web/build.mjs --out DIR
 import * as esbuild from 'esbuild';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -9,10 +9,11 @@ import { gzipSync } from 'node:zlib';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const staticDir = join(root, 'static');
+const recorderDir = join(root, 'recorder-js');
 
 function outDir(argv) {
   const i = argv.indexOf('--out');
-  if (i < 0 || !argv[i + 1]) throw new Error('usage: node recorder-js/build.mjs --out <DIR>');
+  if (i < 0 || !argv[i + 1]) throw new Error('usage: node web/build.mjs --out <DIR>');
   return resolve(argv[i + 1]);
 }
 
@@ -24,8 +25,8 @@ async function main() {
   await mkdir(out, { recursive: true });
   const started = Date.now();
   await Promise.all([
-    esbuild.build({ ...common, entryPoints: [join(here, 'src/entry-iife.ts')], format: 'iife', outfile: join(out, 'streamdom.js') }),
-    esbuild.build({ ...common, entryPoints: [join(here, 'src/entry-esm.ts')], format: 'esm', outfile: join(out, 'streamdom.mjs') }),
+    esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-iife.ts')], format: 'iife', outfile: join(out, 'streamdom.js') }),
+    esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-esm.ts')], format: 'esm', outfile: join(out, 'streamdom.mjs') }),
     esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts') }, format: 'iife', outdir: out }),
     esbuild.build({ ...common, entryPoints: [join(staticDir, 'style.css')], outfile: join(out, 'style.css') }),
     // The replayer's cursor and click styles.

@@ -1,0 +1,124 @@
+// Reconnection shared by every StreamDOM socket (the recorder's, the watch page's, the session
+// list's): a jittered exponential backoff policy, and a JSON WebSocket that reopens itself by it.
+
+export const BACKOFF_MIN_MS = 250;
+export const BACKOFF_MAX_MS = 5000;
+
+/**
+ * The n-th retry in a row waits a random time in [cap/2, cap), cap = min(max, min · 2ⁿ). The jitter
+ * keeps many clients from reconnecting in lockstep after a hub restart.
+ */
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private minMs = BACKOFF_MIN_MS,
+    private maxMs = BACKOFF_MAX_MS,
+    private random: () => number = Math.random,
+  ) {}
+
+  /** The delay before the next attempt; every call counts one more failure in a row. */
+  next(): number {
+    const cap = Math.min(this.maxMs, this.minMs * 2 ** this.attempt);
+    if (cap < this.maxMs) this.attempt++;
+    return cap / 2 + this.random() * (cap / 2);
+  }
+
+  /** A connection proved healthy: the next failure starts again from the shortest delay. */
+  reset(): void {
+    this.attempt = 0;
+  }
+}
+
+export interface SocketHandlers<In> {
+  /** Runs on every (re)connection, so callers can resynchronise there. */
+  onOpen?(): void;
+  /** Every message that parses as JSON; anything else is dropped. */
+  onMessage(msg: In): void;
+  /** Return false to stay closed, a delay in ms for the next attempt, or nothing to back off. */
+  onClose?(code: number): boolean | number | void;
+}
+
+export interface SocketOptions {
+  backoff?: Backoff;
+  /**
+   * Whether an open connection counts as healthy (default). The recorder waits for the hub's
+   * `welcome` instead, so that a hub that accepts and then refuses is not hammered.
+   */
+  resetOnOpen?: boolean;
+}
+
+/** A WebSocket of JSON messages that reopens itself until close() is called. */
+export class ReconnectingSocket<In, Out> {
+  readonly backoff: Backoff;
+  private ws: WebSocket | null = null;
+  private stopped = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private resetOnOpen: boolean;
+
+  constructor(private url: () => string, private handlers: SocketHandlers<In>, options: SocketOptions = {}) {
+    this.backoff = options.backoff ?? new Backoff();
+    this.resetOnOpen = options.resetOnOpen ?? true;
+  }
+
+  connect(): void {
+    if (this.stopped) return;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url());
+    } catch {
+      this.schedule(undefined);
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      if (this.resetOnOpen) this.backoff.reset();
+      this.handlers.onOpen?.();
+    };
+    ws.onmessage = (ev) => {
+      // The hub sends text; anything else fails to parse too (JSON.parse stringifies it first).
+      let msg: In;
+      try { msg = JSON.parse(ev.data) as In; } catch { return; }
+      this.handlers.onMessage(msg);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      const verdict = this.handlers.onClose?.(ev.code);
+      // false: the close was expected (e.g. after "end"); stay closed.
+      if (verdict === false) this.stopped = true;
+      else this.schedule(typeof verdict === 'number' ? verdict : undefined);
+    };
+    // An error is always followed by close, where reconnection happens.
+    ws.onerror = () => {};
+  }
+
+  /** Send one message; false when not connected (nothing is queued). */
+  send(msg: Out): boolean {
+    return this.sendRaw(JSON.stringify(msg));
+  }
+
+  /** Send an already serialised message. */
+  sendRaw(body: string): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(body);
+    return true;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  close(code = 1000): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close(code);
+  }
+
+  private schedule(delayMs: number | undefined): void {
+    if (this.stopped) return;
+    this.retry = setTimeout(() => this.connect(), delayMs ?? this.backoff.next());
+  }
+}

@@ -1,0 +1,233 @@
+// Unit tests of player.ts: the machine's transitions carried out on fake replayers (no DOM):
+// going live at the newest snapshot, feeding live events, ending, rewinding and going live again.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { eventWithTime, playerConfig } from 'rrweb';
+import { ClockSync } from '@streamdom/recorder/clock';
+import { LiveTiming } from './live';
+import { Player, type ReplayerLike, type Source } from './player';
+import { EventStore, type Rec } from './store';
+
+const T0 = 1_700_000_000_000;
+const META = 4;
+const FULL = 2;
+const rec = (seq: number, type = 3): Rec => ({ seq, hub_time: T0 + 100 * seq, recv: Date.now(), event: { type, timestamp: T0 + 100 * seq, data: {} } as Rec['event'] });
+
+/** Records what the player did to it. */
+class FakeReplayer implements ReplayerLike {
+  readonly timer = { timeOffset: 0, lastTimestamp: 0 };
+  added: number[] = [];
+  calls: string[] = [];
+  handlers = new Map<string, (payload?: unknown) => void>();
+  destroyed = false;
+  current = 0;
+  constructor(readonly initial: eventWithTime[], readonly config: Partial<playerConfig>) {}
+  on(event: string, handler: (payload?: unknown) => void): this { this.handlers.set(event, handler); return this; }
+  setConfig(c: Partial<playerConfig>): void { this.calls.push(`setConfig ${JSON.stringify(c)}`); }
+  getCurrentTime(): number { return this.current; }
+  play(ms?: number): void { this.calls.push(`play ${ms}`); this.current = ms ?? this.current; }
+  pause(ms?: number): void { this.calls.push(`pause ${ms ?? ''}`.trim()); this.current = ms ?? this.current; }
+  startLive(base?: number): void { this.calls.push(`startLive ${base}`); }
+  addEvent(e: eventWithTime): void { this.added.push(e.timestamp); }
+  destroy(): void { this.destroyed = true; }
+  emit(event: string, payload?: unknown): void { this.handlers.get(event)?.(payload); }
+}
+
+function harness(t: number | null = null, recs: Rec[] = []) {
+  const store = new EventStore();
+  recs.forEach((r) => store.add(r));
+  const made: FakeReplayer[] = [];
+  const statuses: string[] = [];
+  const historyWaits: { ts: number; release(): void }[] = [];
+  let history: 'ready' | 'wait' = 'ready';
+  const source: Source = {
+    store,
+    sessionStart: () => T0,
+    lastTs: () => store.last?.event.timestamp ?? T0,
+    ensureHistory: (ts) => (history === 'ready' ? Promise.resolve() : new Promise((release) => historyWaits.push({ ts, release: () => release() }))),
+  };
+  const clock = new ClockSync(() => {});
+  const timing = new LiveTiming(clock);
+  const player = new Player({
+    source,
+    factory: { create: (events, config) => { const r = new FakeReplayer(events, config); made.push(r); return r; }, clear: () => statuses.push('(cleared)') },
+    timing,
+    replayConfig: () => ({ speed: 2, skipInactive: false }),
+    status: (s) => statuses.push(s),
+    changed: () => {},
+  }, t);
+  /** An event arriving from the stream (added to the store first, as the stream does). */
+  const arrive = (r: Rec) => { if (store.add(r)) player.onEvent(r); };
+  const last = () => made[made.length - 1];
+  return { player, clock, timing, store, made, last, statuses, historyWaits, arrive, waitForHistory: () => { history = 'wait'; } };
+}
+
+/** A session: Meta + FullSnapshot at 1–2, changes at 3–4, a second snapshot at 5–6, a change at 7. */
+const session = () => [rec(1, META), rec(2, FULL), rec(3), rec(4), rec(5, META), rec(6, FULL), rec(7)];
+
+describe('Player', () => {
+  it('goes live from the newest full snapshot, applying what it holds at once', async () => {
+    const { player, last } = harness(null, session());
+    await player.send({ type: 'caught-up' });
+    assert.equal(player.state.name, 'live');
+    assert.equal(last().config.liveMode, true);
+    assert.deepEqual(last().added, [T0 + 500, T0 + 600, T0 + 700]);
+    assert.deepEqual(last().calls, [`startLive ${T0 + 701}`]);
+  });
+
+  it('waits live for a first snapshot, then starts from it', async () => {
+    const { player, made, statuses, arrive, last } = harness(null, [rec(1)]);
+    await player.send({ type: 'caught-up' });
+    assert.equal(made.length, 0);
+    assert.deepEqual(statuses, ['Waiting for the first snapshot…']);
+    arrive(rec(2, META));
+    assert.equal(made.length, 0);
+    arrive(rec(3, FULL));
+    assert.equal(made.length, 1);
+    assert.deepEqual(last().added, [T0 + 200, T0 + 300]);
+  });
+
+  it('feeds new live events to the live replayer, each once, and keeps its clock on target', async () => {
+    const { player, arrive, last } = harness(null, session());
+    await player.send({ type: 'caught-up' });
+    last().timer.timeOffset = -1;
+    arrive(rec(8));
+    arrive(rec(8));
+    arrive(rec(9));
+    assert.deepEqual(last().added.slice(3), [T0 + 800, T0 + 900]);
+    assert.notEqual(last().timer.timeOffset, -1, 'the live clock was set');
+  });
+
+  it('sets the live replayer clock to the live target as it starts', async () => {
+    const { player, clock, timing, last } = harness(null, session());
+    timing.onClock(0, 2);
+    clock.addSample(0, 2);
+    await player.send({ type: 'caught-up' });
+    const expected = timing.target() - (T0 + 701);
+    assert.ok(Math.abs(last().timer.timeOffset - expected) < 50, `${last().timer.timeOffset} against ${expected}`);
+  });
+
+  it('does not feed the live replayer older events that history brings in', async () => {
+    const { player, arrive, last } = harness(null, session().filter((r) => r.seq !== 3));
+    await player.send({ type: 'caught-up' });
+    arrive(rec(3));
+    assert.deepEqual(last().added, [T0 + 500, T0 + 600, T0 + 700]);
+  });
+
+  it('measures the delay of a live event when the replayer applies it', async () => {
+    const { player, clock, timing, arrive, last } = harness(null, session());
+    await player.send({ type: 'caught-up' });
+    // Both clock estimates (the recorder's, relayed by the hub, and this page's) are in.
+    timing.onClock(0, 2);
+    clock.addSample(0, 2);
+    const r = rec(8);
+    arrive(r);
+    last().emit('event-cast', r.event);
+    assert.ok(player.latency, 'a latency measurement');
+  });
+
+  it('on a provisional end stays live with the same replayer', async () => {
+    const { player, made } = harness(null, session());
+    await player.send({ type: 'caught-up' });
+    await player.send({ type: 'end', provisional: true });
+    assert.equal(player.state.name, 'live');
+    assert.equal(made.length, 1);
+    assert.equal(made[0].destroyed, false);
+  });
+
+  it('when the session ends while live, holds the recording at the moment shown', async () => {
+    const { player, made, last } = harness(null, session());
+    await player.send({ type: 'caught-up' });
+    await player.send({ type: 'end', provisional: false });
+    assert.deepEqual(player.state, { name: 'ended', playing: false });
+    assert.equal(made.length, 2);
+    assert.equal(made[0].destroyed, true);
+    assert.equal(last().config.liveMode, undefined);
+    assert.equal(last().config.speed, 2);
+    assert.equal(last().initial.length, 7, 'the replay holds every event');
+    // The live replay showed everything up to its baseline (T0 + 701); the replay starts at T0 + 100.
+    const [call, at] = last().calls[0].split(' ');
+    assert.equal(call, 'pause');
+    assert.ok(Number(at) >= 601 && Number(at) < 1000, `paused at ${at}`);
+  });
+
+  it('opens a link to a moment held there, and plays an ended session from its start', async () => {
+    const a = harness(250, session());
+    await a.player.send({ type: 'caught-up' });
+    assert.deepEqual([a.player.state.name, a.last().calls], ['paused', ['pause 150']]);
+    const b = harness(null, session());
+    await b.player.send({ type: 'end', provisional: false });
+    assert.deepEqual(b.player.state, { name: 'ended', playing: true });
+    assert.deepEqual(b.last().calls, ['play 0']);
+  });
+
+  it('goes live again from a rewound replay, at the newest snapshot', async () => {
+    const { player, made, last } = harness(null, session());
+    await player.send({ type: 'caught-up' });
+    await player.send({ type: 'seek', ms: 200, play: false });
+    assert.equal(player.state.name, 'paused');
+    assert.deepEqual(last().calls, ['pause 100']);
+    await player.send({ type: 'go-live' });
+    assert.equal(player.state.name, 'live');
+    assert.equal(made.length, 3);
+    assert.equal(made[1].destroyed, true);
+    assert.deepEqual(last().added, [T0 + 500, T0 + 600, T0 + 700]);
+  });
+
+  it('adds events that arrive while replaying to the recording being played', async () => {
+    const { player, arrive, last, made } = harness(300, session().slice(2));
+    await player.send({ type: 'caught-up' });
+    await player.send({ type: 'play' });
+    assert.equal(player.state.name, 'replaying');
+    assert.equal(made.length, 1, 'play reuses the held replayer');
+    arrive(rec(8));
+    arrive(rec(1, META));
+    assert.deepEqual(last().added, [T0 + 800], 'history before the replay start is left to a new replayer');
+  });
+
+  it('goes live when a live session is played to its end, and holds when an ended one is', async () => {
+    const a = harness(100, session());
+    await a.player.send({ type: 'caught-up' });
+    await a.player.send({ type: 'play' });
+    a.last().emit('finish');
+    await Promise.resolve();
+    assert.equal(a.player.state.name, 'live');
+    const b = harness(null, session());
+    await b.player.send({ type: 'end', provisional: false });
+    b.last().emit('finish');
+    await Promise.resolve();
+    assert.deepEqual(b.player.state, { name: 'ended', playing: false });
+  });
+
+  it('changes state only once the history a rewind needs has arrived', async () => {
+    const { player, historyWaits, made, waitForHistory } = harness(null, session());
+    await player.send({ type: 'caught-up' });
+    waitForHistory();
+    const seeking = player.send({ type: 'seek', ms: 0, play: true });
+    assert.equal(player.state.name, 'live');
+    assert.deepEqual(historyWaits.map((w) => w.ts), [T0]);
+    historyWaits[0].release();
+    await seeking;
+    assert.equal(player.state.name, 'replaying');
+    assert.equal(made.length, 2);
+  });
+
+  it('holds still and says so when there is nothing to replay', async () => {
+    const { player, statuses } = harness(null, [rec(1, FULL)]);
+    await player.send({ type: 'end', provisional: false });
+    assert.deepEqual(player.state, { name: 'ended', playing: false });
+    assert.equal(player.replayer, null);
+    assert.ok(statuses.includes('Nothing recorded yet.'));
+  });
+
+  it('applies speed and skipping to a replay, never to the live replayer', async () => {
+    const { player, last } = harness(null, session());
+    await player.send({ type: 'caught-up' });
+    player.setReplayConfig({ speed: 4 });
+    assert.deepEqual(last().calls.filter((c) => c.startsWith('setConfig')), []);
+    await player.send({ type: 'pause' });
+    player.setReplayConfig({ speed: 4 });
+    assert.deepEqual(last().calls.filter((c) => c.startsWith('setConfig')), ['setConfig {"speed":4}']);
+  });
+});

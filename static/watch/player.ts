@@ -1,0 +1,203 @@
+// The watch page's player: runs the state machine of machine.ts, carrying out each transition's
+// effect on an rrweb Replayer (made by an injected factory, so tests run without a DOM) and keeping
+// the live replayer on time with LiveTiming.
+
+import type { eventWithTime, playerConfig } from 'rrweb';
+import { transition, held, type PlayerEvent, type PlayerState } from './machine';
+import type { LiveTiming, Latency } from './live';
+import { EVENT_FULL_SNAPSHOT, type EventStore, type Rec } from './store';
+
+/** The part of rrweb's Replayer the player uses (rrweb's own class satisfies it). */
+export interface ReplayerLike {
+  readonly timer: { timeOffset: number };
+  on(event: string, handler: (payload?: unknown) => void): unknown;
+  setConfig(config: Partial<playerConfig>): void;
+  getCurrentTime(): number;
+  play(timeOffset?: number): void;
+  pause(timeOffset?: number): void;
+  startLive(baselineTime?: number): void;
+  addEvent(event: eventWithTime): void;
+  destroy(): void;
+}
+
+/** Makes replayers: in the page (view.ts) or in a test. */
+export interface ReplayerFactory {
+  create(events: eventWithTime[], config: Partial<playerConfig>): ReplayerLike;
+  /** Remove what the last replayer left behind. */
+  clear(): void;
+}
+
+/** What the player reads from the stream (stream.ts's Stream is one). */
+export interface Source {
+  readonly store: EventStore;
+  sessionStart(): number;
+  lastTs(): number;
+  /** Resolves once the store can replay from this visitor timestamp. */
+  ensureHistory(ts: number): Promise<void>;
+}
+
+export interface PlayerDeps {
+  source: Source;
+  factory: ReplayerFactory;
+  timing: LiveTiming;
+  /** Speed and skip-inactivity for a new replay, from the controls. */
+  replayConfig(): { speed: number; skipInactive: boolean };
+  status(text: string): void;
+  /** After every transition. */
+  changed(): void;
+}
+
+export class Player {
+  state: PlayerState;
+  replayer: ReplayerLike | null = null;
+  /** The latest live delay measured; null until one. */
+  latency: Latency | null = null;
+  /** Timestamp of the first event the current replayer holds (its time 0). */
+  private firstTs = 0;
+  /** The live replayer's baseline: its time 0 is this visitor timestamp. */
+  private liveBase = 0;
+  private lastFedSeq = 0;
+  /** Live events fed to the replayer, to measure their delay when it applies them. */
+  private fedLive = new WeakMap<object, Rec>();
+
+  constructor(private d: PlayerDeps, t: number | null) {
+    this.state = { name: 'waiting', t };
+  }
+
+  /**
+   * Take one event. A replay that needs history waits for it before it opens, and the state
+   * changes once the replay has: until then the page keeps showing what it showed.
+   */
+  async send(e: PlayerEvent): Promise<void> {
+    const step = transition(this.state, e);
+    if (step.state === this.state && !step.effect) return;
+    const effect = step.effect;
+    if (effect?.kind === 'replay') {
+      const target = this.d.source.sessionStart() + (effect.ms ?? this.currentTimeMs());
+      await this.d.source.ensureHistory(target);
+      this.openReplay(target, effect.play, step.state);
+    } else {
+      this.state = step.state;
+      if (effect?.kind === 'live') this.goLive();
+      else if (effect?.kind === 'pause') this.replayer?.pause();
+    }
+    this.d.changed();
+  }
+
+  /** A new event from the stream, already in the store. */
+  onEvent(r: Rec): void {
+    if (this.state.name === 'live') {
+      if (!this.replayer && r.event.type === EVENT_FULL_SNAPSHOT) {
+        this.goLive();
+        this.d.changed();
+      } else if (this.replayer && r.seq > this.lastFedSeq) this.feedLive(r);
+    } else if (this.replayer && r.event.timestamp >= this.firstTs) {
+      // The recording being replayed keeps growing while the session is live.
+      this.replayer.addEvent(r.event);
+    }
+  }
+
+  /** Called every 100 ms: keeps the live replayer on LiveTiming's target. */
+  tick(): void { this.syncTimer(); }
+
+  setReplayConfig(c: { speed?: number; skipInactive?: boolean }): void {
+    if (this.state.name !== 'live') this.replayer?.setConfig(c);
+  }
+
+  /** Where the picture is, in ms from the session's start. */
+  currentTimeMs(): number {
+    return Math.max(0, this.currentAbs() - this.d.source.sessionStart());
+  }
+
+  private currentAbs(): number {
+    if (!this.replayer) return this.d.source.lastTs();
+    if (this.state.name === 'live') return this.d.timing.target();
+    try { return this.firstTs + this.replayer.getCurrentTime(); } catch { return this.firstTs; }
+  }
+
+  private destroyReplayer(): void {
+    if (!this.replayer) return;
+    try { this.replayer.destroy(); } catch { /* already torn down */ }
+    this.replayer = null;
+    this.d.factory.clear();
+  }
+
+  private wire(r: ReplayerLike): void {
+    r.on('event-cast', (e) => {
+      const rec = this.fedLive.get(e as object);
+      if (!rec || this.replayer !== r || this.state.name !== 'live' || rec.recv === undefined) return;
+      this.latency = this.d.timing.measure(rec.event.timestamp, rec.hub_time, rec.recv) ?? this.latency;
+    });
+    // Seeking to the end while paused also "finishes"; the machine moves on only from playing.
+    r.on('finish', () => { if (this.replayer === r) void this.send({ type: 'finish' }); });
+    this.replayer = r;
+  }
+
+  /** Start the live replayer at the newest Meta + FullSnapshot held, the only safe point. */
+  private goLive(): void {
+    this.destroyReplayer();
+    this.latency = null;
+    const recs = this.d.source.store.recs;
+    const start = this.d.source.store.latestSnapshotIndex();
+    if (start < 0) { this.d.status('Waiting for the first snapshot…'); return; }
+    this.d.status('');
+    const batch = recs.slice(start);
+    // History up to now is applied "in sync" (fast-forward). rrweb's virtual DOM would hold those
+    // mutations until a flush that live mode never triggers, so the live replayer writes the real DOM.
+    // Animations keep running: the page is live, not paused.
+    const r = this.d.factory.create([], { liveMode: true, showWarning: false, mouseTail: false, useVirtualDom: false, pauseAnimation: false });
+    // Baseline from the recorded timestamps, never the viewer's clock (the visitor's may be minutes
+    // off): everything held so far is in the past and is applied at once, from the snapshot on.
+    this.liveBase = batch[batch.length - 1].event.timestamp + 1;
+    this.d.timing.reset(this.liveBase);
+    r.startLive(this.liveBase);
+    this.firstTs = batch[0].event.timestamp;
+    for (const b of batch) r.addEvent(b.event);
+    this.lastFedSeq = batch[batch.length - 1].seq;
+    this.wire(r);
+    this.syncTimer();
+  }
+
+  /**
+   * Sets the live replayer's clock to the moment it should show (LiveTiming.target): rrweb applies
+   * a live event once its timer reaches `timestamp − liveBase`, and advances that timer in real time
+   * between these corrections. Before clock sync the target follows the newest event; after it, the
+   * visitor's clock mapped onto this page's, minus a buffer sized to the measured jitter.
+   */
+  private syncTimer(): void {
+    if (!this.replayer || this.state.name !== 'live') return;
+    // lastTimestamp is private in rrweb's types; it is where the timer measures elapsed time from.
+    const timer = this.replayer.timer as unknown as { timeOffset: number; lastTimestamp: number };
+    timer.timeOffset = this.d.timing.target() - this.liveBase;
+    timer.lastTimestamp = performance.now();
+  }
+
+  private feedLive(r: Rec): void {
+    this.d.timing.onArrival(r.event.timestamp, r.recv ?? Date.now());
+    this.fedLive.set(r.event, r);
+    this.syncTimer();
+    this.replayer?.addEvent(r.event);
+    this.lastFedSeq = r.seq;
+  }
+
+  /** Play (or hold) the recording at visitor timestamp `target`, then enter `next`. */
+  private openReplay(target: number, play: boolean, next: PlayerState): void {
+    const reuse = this.replayer && this.state.name !== 'live' && this.firstTs <= target;
+    if (!reuse) {
+      this.destroyReplayer();
+      const recs = this.d.source.store.recs;
+      if (recs.length < 2) {
+        this.d.status('Nothing recorded yet.');
+        this.state = held(next);
+        return;
+      }
+      const events = recs.map((r) => r.event);
+      this.firstTs = events[0].timestamp;
+      this.wire(this.d.factory.create(events, { ...this.d.replayConfig(), showWarning: false, mouseTail: false }));
+    }
+    const offset = Math.max(0, target - this.firstTs);
+    if (play) this.replayer?.play(offset);
+    else this.replayer?.pause(offset);
+    this.state = next;
+  }
+}
