@@ -35,6 +35,7 @@ export class Recorder {
     this.socket = new RecorderSocket(`${ws}/ws/record/${sessionId}`, {
       welcome: (w) => this.onWelcome(w),
       ack: (n) => this.onAck(n),
+      resend: (n) => this.onResend(n),
       close: (code) => this.onClose(code),
     });
   }
@@ -91,6 +92,18 @@ export class Recorder {
     this.welcomed = true;
     this.onAck(w.durable_seq);
     this.sentSeq = w.received_seq;
+    this.flush();
+  }
+
+  /**
+   * The hub acknowledges nothing past a gap, and asks for everything again from it. If this
+   * buffer no longer starts there (its bound made it drop the oldest events, which will not come
+   * back), what it holds is numbered on from the gap, so the hub is never left waiting.
+   */
+  private onResend(fromSeq: number): void {
+    const first = this.buffer.entries[0]?.seq;
+    if (first !== undefined && first > fromSeq) this.buffer.renumber(first - 1, fromSeq - 1);
+    this.sentSeq = Math.min(this.sentSeq, fromSeq - 1);
     this.flush();
   }
 

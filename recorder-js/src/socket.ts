@@ -9,6 +9,8 @@ export type Welcome = Extract<HubToRecorder, { type: 'welcome' }>;
 export interface SocketEvents {
   welcome(w: Welcome): void;
   ack(durableSeq: number): void;
+  /** The hub was left with a gap it cannot fill: send everything again from `fromSeq`. */
+  resend(fromSeq: number): void;
   close(code: number): void;
 }
 
@@ -68,6 +70,9 @@ export class RecorderSocket {
         break;
       case 'ack':
         this.on.ack(msg.durable_seq);
+        break;
+      case 'resend':
+        this.on.resend(msg.from_seq);
         break;
       case 'pong':
         this.clock.onPong(msg);

@@ -57,6 +57,10 @@ pub enum HubToRecorder<'a> {
     Ack {
         durable_seq: u64,
     },
+    /// A gap in the seqs stayed open: send every event again from `from_seq`.
+    Resend {
+        from_seq: u64,
+    },
     Pong {
         #[cfg_attr(test, ts(type = "unknown"))]
         id: &'a RawValue,

@@ -46,6 +46,8 @@ const FEED_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 pub enum ToRecorder {
     /// Every event with a seq up to this one is durable.
     Ack(u64),
+    /// A gap stayed open: send everything again from this seq.
+    Resend(u64),
 }
 
 /// What a session reports about itself to the registry.
@@ -330,15 +332,11 @@ impl Handler<Ingest> for Session {
             self.state = State::Active;
             self.restart_idle_timer(ctx);
         }
-        let ready = self.reorder.offer(self.received_seq(), msg.events);
+        let ready = self.reorder.offer(self.received_seq(), msg.events)?;
         if !self.reorder.is_empty() && self.reorder_timer.is_none() {
-            self.reorder_timer = Some(ctx.run_later(REORDER_WAIT, |act, ctx| {
+            self.reorder_timer = Some(ctx.run_later(REORDER_WAIT, |act, _| {
                 act.reorder_timer = None;
-                for batch in act.reorder.release_all(act.received_seq()) {
-                    if let Err(e) = act.accept(batch, ctx) {
-                        log::warn!("session {}: parked events refused: {}", act.id, e.code());
-                    }
-                }
+                act.ask_for_gap();
             }));
         }
         let mut accepted = 0;
@@ -353,6 +351,25 @@ impl Handler<Ingest> for Session {
 }
 
 impl Session {
+    /// A gap stayed open for `REORDER_WAIT`: never skip it (that would acknowledge events never
+    /// stored); ask the recorder to send everything again from the gap, and forget what was
+    /// parked, which it still holds. Without a recorder, the parked frames wait for one: its
+    /// welcome tells it where to resume.
+    fn ask_for_gap(&mut self) {
+        if self.reorder.is_empty() {
+            return;
+        }
+        let from = self.received_seq() + 1;
+        if let Some((_, recorder)) = &self.recorder {
+            log::info!(
+                "session {}: asking the recorder to resend from seq {from}",
+                self.id
+            );
+            recorder.do_send(ToRecorder::Resend(from));
+            self.reorder.clear();
+        }
+    }
+
     /// Takes in-order events whose seqs are all above the received seq: forwards them to
     /// viewers, buffers them and hands them to the writer.
     fn accept(&mut self, events: Vec<Event>, ctx: &mut Context<Self>) -> Result<usize> {

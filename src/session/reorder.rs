@@ -1,15 +1,23 @@
 //! Putting a session's frames back in order. Frames can overtake each other (several beacon
 //! POSTs fired at page unload, a POST racing the socket); dedup by "highest seq received" would
 //! then drop the overtaken ones as duplicates. A frame that leaves a gap is parked until the gap
-//! fills, or until the session's timer releases it (the recorder may have dropped events on
-//! purpose, after its own buffer overflowed).
+//! fills. Parked events are never accepted across a gap: the session asks the recorder to resend
+//! from the gap instead, so that a seq is only acknowledged once every seq before it is stored.
 
 use std::collections::BTreeMap;
 
-use crate::event::Event;
+use crate::{
+    error::{Error, Result},
+    event::Event,
+};
 
-/// Bytes of parked frames per session; past it everything parked is released at once.
+/// Bytes of parked frames per session; a frame that would park more is refused (`overloaded`:
+/// the recorder retries, after resending what fills the gap).
 const MAX_PARKED_BYTES: usize = 8 * 1024 * 1024;
+/// How far past the last received seq a frame may start. A recorder's buffer holds at most
+/// 32 MiB of events, so a real one never numbers this far ahead; a seq beyond it is refused
+/// rather than parked, so one bogus frame cannot stall the session.
+pub const MAX_AHEAD: u64 = 1_000_000;
 
 #[derive(Default)]
 pub struct Reorder {
@@ -24,19 +32,24 @@ impl Reorder {
 
     /// Takes a frame; returns the batches now ready to accept, in order, each with only seqs
     /// above what came before it. `received` is the highest seq accepted so far.
-    pub fn offer(&mut self, received: u64, events: Vec<Event>) -> Vec<Vec<Event>> {
+    pub fn offer(&mut self, received: u64, events: Vec<Event>) -> Result<Vec<Vec<Event>>> {
         let events: Vec<Event> = events.into_iter().filter(|e| e.seq > received).collect();
         let Some(first) = events.first().map(|e| e.seq) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let size: usize = events.iter().map(Event::size).sum();
         if first > received + 1 {
+            if first - received > MAX_AHEAD {
+                return Err(Error::InvalidFrame(format!(
+                    "seq {first} is more than {MAX_AHEAD} past the last received ({received})"
+                )));
+            }
+            let size: usize = events.iter().map(Event::size).sum();
+            if self.bytes + size > MAX_PARKED_BYTES {
+                return Err(Error::Overloaded);
+            }
             self.bytes += size;
             self.parked.insert(first, events);
-            if self.bytes > MAX_PARKED_BYTES {
-                return self.release_all(received);
-            }
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let mut top = events.last().map_or(received, |e| e.seq);
         let mut ready = vec![events];
@@ -52,22 +65,14 @@ impl Reorder {
                 ready.push(batch);
             }
         }
-        ready
+        Ok(ready)
     }
 
-    /// Everything parked, in order and without overlaps, gaps and all.
-    pub fn release_all(&mut self, received: u64) -> Vec<Vec<Event>> {
+    /// Forgets everything parked: the recorder was asked to resend from the gap, and will send
+    /// these again (they are not acknowledged, so it still holds them).
+    pub fn clear(&mut self) {
+        self.parked.clear();
         self.bytes = 0;
-        let mut top = received;
-        let mut ready = Vec::new();
-        for (_, batch) in std::mem::take(&mut self.parked) {
-            let batch: Vec<Event> = batch.into_iter().filter(|e| e.seq > top).collect();
-            if let Some(last) = batch.last() {
-                top = last.seq;
-                ready.push(batch);
-            }
-        }
-        ready
     }
 }
 
@@ -90,33 +95,58 @@ mod tests {
         batches.iter().flatten().map(|e| e.seq).collect()
     }
 
+    fn offer(r: &mut Reorder, received: u64, seqs: std::ops::RangeInclusive<u64>) -> Vec<u64> {
+        flat(&r.offer(received, frame(seqs)).expect("accepted"))
+    }
+
     #[test]
     fn an_overtaken_frame_is_not_lost() {
         let mut r = Reorder::default();
         assert!(
-            r.offer(37, frame(51..=70)).is_empty(),
+            offer(&mut r, 37, 51..=70).is_empty(),
             "51.. waits for 38..50"
         );
-        let ready = r.offer(37, frame(38..=50));
-        assert_eq!(flat(&ready), (38..=70).collect::<Vec<_>>());
+        assert_eq!(offer(&mut r, 37, 38..=50), (38..=70).collect::<Vec<_>>());
         assert!(r.is_empty());
     }
 
     #[test]
     fn overlaps_and_duplicates_are_trimmed() {
         let mut r = Reorder::default();
-        r.offer(10, frame(15..=20));
-        r.offer(10, frame(18..=25));
-        let ready = r.offer(10, frame(5..=16));
-        assert_eq!(flat(&ready), (11..=25).collect::<Vec<_>>());
+        offer(&mut r, 10, 15..=20);
+        offer(&mut r, 10, 18..=25);
+        assert_eq!(offer(&mut r, 10, 5..=16), (11..=25).collect::<Vec<_>>());
     }
 
     #[test]
-    fn a_real_gap_is_released_whole_and_in_order() {
+    fn nothing_crosses_a_gap_that_stays_open() {
         let mut r = Reorder::default();
-        r.offer(1, frame(30..=31));
-        r.offer(1, frame(10..=12));
-        assert_eq!(flat(&r.release_all(1)), vec![10, 11, 12, 30, 31]);
-        assert!(r.is_empty());
+        assert!(offer(&mut r, 2, 10..=11).is_empty());
+        assert_eq!(
+            offer(&mut r, 2, 3..=5),
+            vec![3, 4, 5],
+            "10.. still waits for 6..9"
+        );
+        assert!(!r.is_empty());
+        r.clear();
+        assert_eq!(offer(&mut r, 5, 6..=11), (6..=11).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_seq_far_ahead_is_refused_and_parking_is_bounded() {
+        let mut r = Reorder::default();
+        let far = r.offer(2, frame(MAX_AHEAD + 3..=MAX_AHEAD + 3));
+        assert_eq!(far.err().map(|e| e.code()), Some("invalid_frame"));
+        assert!(r.is_empty(), "nothing parked");
+        let big: Vec<Event> = (10..=10)
+            .map(|seq| Event {
+                seq,
+                hub_time: 0,
+                ts: 0,
+                kind: 3,
+                json: "x".repeat(MAX_PARKED_BYTES).into(),
+            })
+            .collect();
+        assert_eq!(r.offer(2, big).err().map(|e| e.code()), Some("overloaded"));
     }
 }

@@ -117,6 +117,7 @@ impl Handler<ToRecorder> for RecorderSocket {
     fn handle(&mut self, msg: ToRecorder, ctx: &mut Self::Context) {
         match msg {
             ToRecorder::Ack(durable_seq) => send(ctx, &HubToRecorder::Ack { durable_seq }),
+            ToRecorder::Resend(from_seq) => send(ctx, &HubToRecorder::Resend { from_seq }),
         }
     }
 }

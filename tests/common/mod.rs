@@ -158,8 +158,10 @@ impl Hub {
     }
 
     pub async fn post(&self, path: &str, body: impl Into<Bytes>) -> (u16, Value) {
+        // A POST may wait up to 10 s for durability, past awc's default 5 s timeout.
         let mut res = awc::Client::new()
             .post(self.http(path))
+            .timeout(Duration::from_secs(30))
             .insert_header(("content-type", "text/plain"))
             .send_body(body.into())
             .await
