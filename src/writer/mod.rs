@@ -2,6 +2,13 @@
 //! transaction per flush (by time and by size), then tells each session what is durable.
 //! One flush is in flight at a time, so "durable up to N" always covers everything before N.
 //! Which writes merge a session's small chunks is decided by the policy in `plan`.
+//!
+//! A flush carries at most `flush_max_bytes` of events and `MAX_SESSIONS_PER_FLUSH` sessions,
+//! so a backlog (after a database outage) drains in many bounded transactions. A failed flush
+//! is never retried whole forever: when the database is unreachable the batch waits and is
+//! retried; when the database refuses the data, the batch is split until the session at fault is
+//! alone, and that session waits (with its later events, so its order holds) while every other
+//! session goes on.
 
 mod plan;
 
@@ -24,8 +31,12 @@ use crate::{
     event::SharedEvent,
 };
 
-/// After a failed flush the batch is kept and retried this much later.
+/// After a flush failed for want of the database, it is retried this much later.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A session whose events the database refused on their own is retried this much later.
+const BLOCK_AFTER: Duration = Duration::from_secs(5);
+/// Sessions per flush at most (each is a chunk row and a row update).
+const MAX_SESSIONS_PER_FLUSH: usize = 1000;
 /// A flush slower than this is logged: durability waits for it.
 const SLOW_FLUSH: Duration = Duration::from_millis(250);
 
@@ -45,6 +56,33 @@ pub struct Append {
 }
 
 impl Append {
+    /// Splits off the events past `max_bytes` (keeping at least one), to go in a later flush.
+    fn split_off(&mut self, max_bytes: usize) -> Option<Append> {
+        let mut bytes = 0;
+        let cut = self
+            .events
+            .iter()
+            .position(|e| {
+                bytes += e.size();
+                bytes > max_bytes
+            })?
+            .max(1);
+        if cut >= self.events.len() {
+            return None;
+        }
+        let tail = self.events.split_off(cut);
+        let tail_bytes: usize = tail.iter().map(|e| e.size()).sum();
+        self.bytes -= tail_bytes;
+        Some(Append {
+            session_id: self.session_id.clone(),
+            notify: self.notify.clone(),
+            events: tail,
+            url: None,
+            first_event_ts: None,
+            bytes: tail_bytes,
+        })
+    }
+
     fn absorb(&mut self, later: Append) {
         self.events.extend(later.events);
         self.url = self.url.take().or(later.url);
@@ -87,6 +125,10 @@ pub struct Writer {
     retry_at: Option<Instant>,
     drained: Vec<oneshot::Sender<()>>,
     merges: Merges<Recipient<Durable>>,
+    /// Sessions whose events the database refused, and when to try them again.
+    blocked: HashMap<Arc<str>, Instant>,
+    /// After a refused flush of several sessions, the next takes at most this many.
+    max_sessions: usize,
 }
 
 impl Writer {
@@ -100,7 +142,33 @@ impl Writer {
             retry_at: None,
             drained: Vec::new(),
             merges: Merges::default(),
+            blocked: HashMap::new(),
+            max_sessions: MAX_SESSIONS_PER_FLUSH,
         }
+    }
+
+    /// Takes the next flush out of `pending`: sessions in arrival order, skipping blocked ones,
+    /// within the byte and session bounds; the rest stays pending, in order.
+    fn take_batch(&mut self, now: Instant) -> Vec<Append> {
+        self.blocked.retain(|_, until| *until > now);
+        let cap = self.cfg.flush_max_bytes.max(1);
+        let (mut batch, mut rest) = (Vec::new(), Vec::new());
+        let mut bytes = 0;
+        for mut a in group(std::mem::take(&mut self.pending)) {
+            let full = batch.len() >= self.max_sessions || (!batch.is_empty() && bytes >= cap);
+            if full || self.blocked.contains_key(&a.session_id) {
+                rest.push(a);
+                continue;
+            }
+            if let Some(tail) = a.split_off(cap.saturating_sub(bytes)) {
+                rest.push(tail);
+            }
+            bytes += a.bytes;
+            batch.push(a);
+        }
+        self.pending_bytes = rest.iter().map(|a| a.bytes).sum();
+        self.pending = rest;
+        batch
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
@@ -113,8 +181,13 @@ impl Writer {
             }
         }
         let now = Instant::now();
-        let mut batch = group(std::mem::take(&mut self.pending));
-        let busy: HashSet<Arc<str>> = batch.iter().map(|a| a.session_id.clone()).collect();
+        let mut batch = self.take_batch(now);
+        let busy: HashSet<Arc<str>> = self
+            .pending
+            .iter()
+            .chain(&batch)
+            .map(|a| a.session_id.clone())
+            .collect();
         for (session_id, notify) in self.merges.quiet(|id| busy.contains(id), now) {
             batch.push(Append {
                 session_id,
@@ -129,7 +202,6 @@ impl Writer {
             return;
         }
         self.in_flight = true;
-        self.pending_bytes = 0;
         let shares: Vec<_> = batch.iter().map(Append::share).collect();
         let plan = self.merges.plan(&shares, now);
         drop(shares);
@@ -171,29 +243,68 @@ impl Writer {
                     act.merges
                         .remember(&shares, &plan, &written, Instant::now());
                     act.retry_at = None;
+                    act.max_sessions = MAX_SESSIONS_PER_FLUSH;
                 }
                 Err(e) => {
-                    log::error!(
-                        "writer: flush of {} sessions failed, will retry: {e}",
-                        batch.len()
-                    );
+                    // The retry writes plain chunks: merging cannot make it fail again (the
+                    // small chunks already stored simply stay).
                     act.merges.clear();
-                    act.requeue(batch);
+                    act.failed(batch, &e);
                 }
             }
-            if act.pending_bytes >= act.cfg.flush_max_bytes || !act.drained.is_empty() {
+            let backlog = act.pending_bytes >= act.cfg.flush_max_bytes;
+            if (backlog || !act.drained.is_empty()) && act.retry_at.is_none() {
                 act.flush(ctx);
             }
         }));
     }
 
+    /// Decides what a failed flush does next: wait for the database, split the batch, or set
+    /// aside the one session whose data the database refuses.
+    fn failed(&mut self, batch: Vec<Append>, e: &crate::error::Error) {
+        let sessions = batch.iter().filter(|a| !a.events.is_empty()).count();
+        if is_unavailable(e) {
+            log::error!("writer: database unavailable, {sessions} sessions wait: {e}");
+            self.retry_at = Some(Instant::now() + RETRY_AFTER);
+        } else if sessions > 1 {
+            self.max_sessions = (sessions / 2).max(1);
+            log::warn!("writer: flush of {sessions} sessions refused, retrying in halves: {e}");
+        } else if let Some(a) = batch.iter().find(|a| !a.events.is_empty()) {
+            log::error!(
+                "writer: session {} refused by the database, retrying in {BLOCK_AFTER:?}: {e}",
+                a.session_id
+            );
+            self.blocked
+                .insert(a.session_id.clone(), Instant::now() + BLOCK_AFTER);
+            self.max_sessions = MAX_SESSIONS_PER_FLUSH;
+        }
+        self.requeue(batch);
+    }
+
     /// Puts a failed batch back in front of what arrived since, keeping per-session order.
     fn requeue(&mut self, batch: Vec<Append>) {
-        self.retry_at = Some(Instant::now() + RETRY_AFTER);
         let mut again: Vec<Append> = batch.into_iter().filter(|a| !a.events.is_empty()).collect();
         self.pending_bytes += again.iter().map(|a| a.bytes).sum::<usize>();
         again.append(&mut self.pending);
         self.pending = again;
+    }
+}
+
+/// Whether a failure is the database being unreachable or busy (retry the same batch later),
+/// rather than refusing this batch's data (split it to find the session at fault).
+fn is_unavailable(e: &crate::error::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error as Diesel};
+    match e {
+        crate::error::Error::Pool(_) => true,
+        crate::error::Error::Database(Diesel::DatabaseError(kind, info)) => {
+            matches!(
+                kind,
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+            ) || info.message().contains("locked")
+                || info.message().contains("busy")
+        }
+        crate::error::Error::Database(Diesel::BrokenTransactionManager) => true,
+        _ => false,
     }
 }
 

@@ -80,6 +80,26 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// Runs SQL straight on the test's database (to inject faults).
+    pub fn execute(&self, sql: &str) {
+        use diesel::{connection::SimpleConnection, Connection};
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        conn.batch_execute(sql).unwrap();
+    }
+
+    /// The largest chunk of a session, in bytes before compression.
+    pub fn largest_chunk(&self, id: &str) -> i32 {
+        use diesel::{dsl::max, Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
+        use streamdom::db::schema::event_chunks;
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        event_chunks::table
+            .filter(event_chunks::session_id.eq(id))
+            .select(max(event_chunks::raw_len))
+            .first::<Option<i32>>(&mut conn)
+            .unwrap()
+            .unwrap_or(0)
+    }
+
     /// How many chunk rows hold a session's events, read straight from the database.
     pub fn chunk_count(&self, id: &str) -> i64 {
         use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
