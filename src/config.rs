@@ -52,6 +52,13 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_FLUSH_MAX_BYTES", default_value_t = 4 * MIB)]
     pub flush_max_bytes: usize,
 
+    /// Seconds a connection may leave the hub's data unacknowledged (or its receive window shut)
+    /// before the kernel drops it (TCP_USER_TIMEOUT): a viewer that stopped reading is not
+    /// otherwise noticed, since its socket is only polled when it can take more. 0 leaves the
+    /// system default.
+    #[arg(long, env = "STREAMDOM_TCP_USER_TIMEOUT_SECS", default_value_t = 20)]
+    pub tcp_user_timeout_secs: u64,
+
     /// Database connections in the pool.
     #[arg(long, env = "STREAMDOM_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,

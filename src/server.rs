@@ -15,11 +15,6 @@ use crate::{
     writer::{Drain, Writer},
 };
 
-/// A connection whose peer has left data unacknowledged (or its window shut) this long is
-/// dropped by the kernel: a viewer that stops reading is not otherwise noticed, since its socket
-/// actor is only polled when the socket can take more.
-const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// How long a stop waits for the writer to store what was accepted.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -48,6 +43,9 @@ pub async fn run(cfg: Config) -> Result<Server> {
         store,
         registry: registry.clone(),
     });
+    // A peer that stops reading is dropped by the kernel (see `Config::tcp_user_timeout_secs`).
+    let tcp_user_timeout = (cfg.tcp_user_timeout_secs > 0)
+        .then(|| std::time::Duration::from_secs(cfg.tcp_user_timeout_secs));
     let mut http = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -57,10 +55,9 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .configure(api::routes)
             .default_service(actix_web::web::to(api::not_found))
     })
-    .on_connect(|conn, _| {
+    .on_connect(move |conn, _| {
         if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-            if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(TCP_USER_TIMEOUT))
-            {
+            if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(tcp_user_timeout) {
                 log::warn!("cannot set TCP_USER_TIMEOUT: {e}");
             }
         }

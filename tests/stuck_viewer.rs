@@ -46,7 +46,7 @@ fn heavy(ts: i64, bytes: usize) -> Value {
 }
 
 async fn run(backend: Backend) {
-    let hub = Hub::start(backend).await;
+    let hub = Hub::start_with(backend, |c| c.tcp_user_timeout_secs = 3).await;
     let addr: SocketAddr = hub.base.parse().unwrap();
     let id = unique_id("stuck");
     let (mut rec, _) = hub.recorder(&id).await;
@@ -84,7 +84,7 @@ async fn run(backend: Backend) {
     );
     // The kernel drops the stalled connection: once it is gone, only what was already in this
     // socket's receive buffer can still be read, not the tens of MiB the hub had queued.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let read = tokio::task::spawn_blocking(move || {
         stuck
             .set_read_timeout(Some(Duration::from_secs(5)))
