@@ -11,7 +11,7 @@ use crate::{
     error::{Error, Result},
     event::now_ms,
     protocol::SessionInfo,
-    session::{Lifecycle, Session},
+    session::{Lifecycle, Session, Stopping},
     writer::Writer,
 };
 
@@ -24,7 +24,7 @@ pub struct Registry {
     closing: HashMap<Arc<str>, Addr<Session>>,
     /// Sessions older than this that are open in the database were left by a previous run.
     booted_at: i64,
-    feed: HashMap<u64, Recipient<SessionChanged>>,
+    feed: HashMap<u64, Recipient<FeedUpdate>>,
     shutting_down: bool,
 }
 
@@ -123,7 +123,7 @@ impl Handler<Lifecycle> for Registry {
         match msg {
             Lifecycle::Changed(info) => {
                 self.feed.retain(|_, r| r.connected());
-                let change = SessionChanged(info);
+                let change = FeedUpdate::Changed(info);
                 for r in self.feed.values() {
                     r.do_send(change.clone());
                 }
@@ -147,17 +147,21 @@ impl Handler<Lifecycle> for Registry {
     }
 }
 
-/// A session started, grew or ended: pushed to every dashboard watching the list (the feed
-/// sockets hold a `Recipient` of it).
+/// What dashboards watching the list are told (the feed sockets hold a `Recipient` of it).
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct SessionChanged(pub SessionInfo);
+pub enum FeedUpdate {
+    /// A session started, grew or ended.
+    Changed(SessionInfo),
+    /// The hub is stopping.
+    ShuttingDown,
+}
 
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct WatchFeed {
     pub conn: u64,
-    pub addr: Option<Recipient<SessionChanged>>,
+    pub addr: Option<Recipient<FeedUpdate>>,
 }
 
 impl Handler<WatchFeed> for Registry {
@@ -171,16 +175,51 @@ impl Handler<WatchFeed> for Registry {
     }
 }
 
-/// Stops accepting new sessions; the caller then drains the writer.
+/// The hub is stopping: no new sessions; every session stops taking events and viewers.
+/// Resolves once they all have, with how many there are; the caller then drains the writer.
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct Shutdown;
 
 impl Handler<Shutdown> for Registry {
-    type Result = usize;
+    type Result = ResponseFuture<usize>;
 
-    fn handle(&mut self, _: Shutdown, _: &mut Self::Context) -> usize {
+    fn handle(&mut self, _: Shutdown, _: &mut Self::Context) -> Self::Result {
         self.shutting_down = true;
-        self.sessions.len()
+        let sessions: Vec<_> = self.sessions.values().cloned().collect();
+        Box::pin(async move {
+            let n = sessions.len();
+            for s in sessions {
+                let _ = s.send(Stopping::Quiesce).await;
+            }
+            n
+        })
+    }
+}
+
+/// After the writer drained: close every socket (recorders after their final acks, viewers,
+/// dashboards watching the list) with 1012 `shutting_down`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseAll;
+
+impl Handler<CloseAll> for Registry {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: CloseAll, _: &mut Self::Context) -> Self::Result {
+        for feed in self.feed.values() {
+            feed.do_send(FeedUpdate::ShuttingDown);
+        }
+        let sessions: Vec<_> = self
+            .sessions
+            .values()
+            .chain(self.closing.values())
+            .cloned()
+            .collect();
+        Box::pin(async move {
+            for s in sessions {
+                let _ = s.send(Stopping::CloseSockets).await;
+            }
+        })
     }
 }

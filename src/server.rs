@@ -11,12 +11,14 @@ use crate::{
     config::Config,
     db::{self, Store},
     error::{Error, Result},
-    registry::{Registry, Shutdown},
+    registry::{CloseAll, Registry, Shutdown},
     writer::{Drain, Writer},
 };
 
 /// How long a stop waits for the writer to store what was accepted.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a stop waits for connections to finish once every socket was told to close.
+const CLOSE_TIMEOUT_SECS: u64 = 5;
 
 /// A running hub.
 pub struct Server {
@@ -63,6 +65,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
         }
     })
     .disable_signals()
+    .shutdown_timeout(CLOSE_TIMEOUT_SECS)
     .bind(cfg.bind)
     .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", cfg.bind)))?;
     if let Some(workers) = cfg.workers {
@@ -87,11 +90,12 @@ pub async fn run(cfg: Config) -> Result<Server> {
 }
 
 impl Server {
-    /// Stops serving and makes every accepted event durable. Sessions are not ended: their
-    /// recorders reconnect to the next run and continue them.
+    /// Stops gracefully, within bounded time: takes no new connections, sessions take no new
+    /// events or viewers, every accepted event is stored and its final ack sent, then every
+    /// socket is closed with 1012 `shutting_down`. Sessions are not ended: their recorders
+    /// reconnect to the next run and continue them.
     pub async fn stop(self) -> Result<()> {
-        self.handle.stop(false).await;
-        let _ = self.running.await;
+        self.handle.pause().await;
         let active = self.registry.send(Shutdown).await?;
         // With the database down the writer would retry forever; stop waiting at some point.
         if actix_web::rt::time::timeout(DRAIN_TIMEOUT, self.writer.send(Drain))
@@ -99,9 +103,13 @@ impl Server {
             .is_err()
         {
             log::error!(
-                "the database did not take the last events within {DRAIN_TIMEOUT:?}; they are lost"
+                "the database did not take the last events within {DRAIN_TIMEOUT:?}; \
+                 they were not acknowledged, and their recorders will send them again"
             );
         }
+        self.registry.send(CloseAll).await?;
+        self.handle.stop(true).await;
+        let _ = self.running.await;
         log::info!("stopped; {active} active sessions left to continue on the next start");
         Ok(())
     }

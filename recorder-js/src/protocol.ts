@@ -26,6 +26,7 @@ export type ViewerToHub = { "type": "ping", id: unknown, client_time: number, } 
 export const CLOSE = {
   normal: 1000,
   heartbeat_timeout: 1001,
+  restart: 1012,
   invalid_frame: 4400,
   invalid_query: 4400,
   invalid_session_id: 4400,

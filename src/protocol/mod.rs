@@ -17,3 +17,13 @@ pub use outgoing::{
 pub const CLOSE_NORMAL: u16 = 1000;
 /// Close code of a socket whose peer went silent past the heartbeat timeout.
 pub const CLOSE_AWAY: u16 = 1001;
+/// Close code of every socket when the hub stops (reason `shutting_down`): reconnect shortly.
+pub const CLOSE_RESTART: u16 = 1012;
+
+/// Closes a socket the way the hub does when it stops.
+pub fn restart_reason() -> actix_web_actors::ws::CloseReason {
+    actix_web_actors::ws::CloseReason {
+        code: actix_web_actors::ws::CloseCode::from(CLOSE_RESTART),
+        description: Some("shutting_down".into()),
+    }
+}

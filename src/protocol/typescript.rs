@@ -6,7 +6,7 @@ use ts_rs::TS;
 use super::{
     incoming::shapes::{RecorderToHub, ViewerToHub},
     outgoing::{EventEnvelope, HubToFeed, HubToRecorder, HubToViewer, SessionInfo},
-    CLOSE_AWAY, CLOSE_NORMAL,
+    CLOSE_AWAY, CLOSE_NORMAL, CLOSE_RESTART,
 };
 use crate::{config::DEFAULT_MAX_FRAME_BYTES, error::Error, event};
 
@@ -33,8 +33,11 @@ fn render() -> String {
     for (doc, decl) in types {
         out.push_str(&format!("\n/** {doc} */\nexport {decl}\n"));
     }
-    let mut codes: Vec<(u16, &str)> =
-        vec![(CLOSE_NORMAL, "normal"), (CLOSE_AWAY, "heartbeat_timeout")];
+    let mut codes: Vec<(u16, &str)> = vec![
+        (CLOSE_NORMAL, "normal"),
+        (CLOSE_AWAY, "heartbeat_timeout"),
+        (CLOSE_RESTART, "restart"),
+    ];
     codes.extend(
         Error::published()
             .iter()

@@ -32,13 +32,15 @@ pub enum ToViewer {
     Ended,
     /// This viewer fell too far behind and no longer gets frames.
     TooSlow,
+    /// The hub is stopping.
+    ShuttingDown,
 }
 
 impl ToViewer {
     fn bytes(&self) -> usize {
         match self {
             ToViewer::Frame(f, _) | ToViewer::Clock(f) => f.len(),
-            ToViewer::Ended | ToViewer::TooSlow => 0,
+            ToViewer::Ended | ToViewer::TooSlow | ToViewer::ShuttingDown => 0,
         }
     }
 }

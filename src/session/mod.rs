@@ -48,6 +48,8 @@ pub enum ToRecorder {
     Ack(u64),
     /// A gap stayed open: send everything again from this seq.
     Resend(u64),
+    /// The hub is stopping: close with 1012 `shutting_down` (after any ack sent before).
+    ShuttingDown,
 }
 
 /// What a session reports about itself to the registry.
@@ -81,6 +83,8 @@ pub struct Session {
     /// The recorder's latest `{"type":"clock",…}` report, passed on to viewers.
     clock: Option<Arc<str>>,
     state: State,
+    /// The hub is stopping: no new events or viewers, only final acks.
+    draining: bool,
     last_feed: Option<Instant>,
     /// A session-list update is scheduled for the end of the current feed interval.
     feed_scheduled: bool,
@@ -121,6 +125,7 @@ impl Session {
             idle: None,
             clock: None,
             state: State::Active,
+            draining: false,
             last_feed: None,
             feed_scheduled: false,
         }
@@ -324,6 +329,9 @@ impl Handler<Ingest> for Session {
     type Result = Result<Ingested>;
 
     fn handle(&mut self, msg: Ingest, ctx: &mut Self::Context) -> Self::Result {
+        if self.draining {
+            return Err(Error::ShuttingDown);
+        }
         if self.state == State::Closing {
             return Err(Error::SessionClosing);
         }
@@ -505,6 +513,9 @@ impl Handler<Subscribe> for Session {
     type Result = Result<Subscription>;
 
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
+        if self.draining {
+            return Err(Error::ShuttingDown);
+        }
         if self.state == State::Closing {
             return Err(Error::SessionClosing);
         }
@@ -574,5 +585,28 @@ impl Handler<GetInfo> for Session {
 
     fn handle(&mut self, _: GetInfo, _: &mut Self::Context) -> Self::Result {
         self.info()
+    }
+}
+
+/// The hub is stopping. `Quiesce`: take no more events or viewers (what was accepted is still
+/// stored and acknowledged). `CloseSockets`: then close the recorder's and the viewers' sockets.
+#[derive(Message, Clone, Copy, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub enum Stopping {
+    Quiesce,
+    CloseSockets,
+}
+
+impl Handler<Stopping> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Stopping, _: &mut Self::Context) {
+        self.draining = true;
+        if msg == Stopping::CloseSockets {
+            if let Some((_, recorder)) = &self.recorder {
+                recorder.do_send(ToRecorder::ShuttingDown);
+            }
+            self.publish(ToViewer::ShuttingDown);
+        }
     }
 }

@@ -8,8 +8,8 @@ use actix_web_actors::ws::{self, WebsocketContext};
 
 use super::{next_conn_id, send, start_heartbeat};
 use crate::{
-    protocol::HubToFeed,
-    registry::{Registry, SessionChanged, WatchFeed},
+    protocol::{restart_reason, HubToFeed},
+    registry::{FeedUpdate, Registry, WatchFeed},
 };
 
 pub struct FeedSocket {
@@ -58,10 +58,16 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for FeedSocket {
     }
 }
 
-impl Handler<SessionChanged> for FeedSocket {
+impl Handler<FeedUpdate> for FeedSocket {
     type Result = ();
 
-    fn handle(&mut self, msg: SessionChanged, ctx: &mut Self::Context) {
-        send(ctx, &HubToFeed::Session { session: &msg.0 });
+    fn handle(&mut self, msg: FeedUpdate, ctx: &mut Self::Context) {
+        match msg {
+            FeedUpdate::Changed(info) => send(ctx, &HubToFeed::Session { session: &info }),
+            FeedUpdate::ShuttingDown => {
+                ctx.close(Some(restart_reason()));
+                ctx.stop();
+            }
+        }
     }
 }

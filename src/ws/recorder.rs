@@ -10,7 +10,7 @@ use super::{close_with, next_conn_id, read_text, send, start_heartbeat, Assemble
 use crate::{
     error::Error,
     event::now_ms,
-    protocol::{parse_client_message, ClientMessage, HubToRecorder},
+    protocol::{parse_client_message, restart_reason, ClientMessage, HubToRecorder},
     session::{AttachRecorder, DetachRecorder, Ingest, RecorderClock, Session, ToRecorder},
 };
 
@@ -118,6 +118,10 @@ impl Handler<ToRecorder> for RecorderSocket {
         match msg {
             ToRecorder::Ack(durable_seq) => send(ctx, &HubToRecorder::Ack { durable_seq }),
             ToRecorder::Resend(from_seq) => send(ctx, &HubToRecorder::Resend { from_seq }),
+            ToRecorder::ShuttingDown => {
+                ctx.close(Some(restart_reason()));
+                ctx.stop();
+            }
         }
     }
 }

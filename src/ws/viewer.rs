@@ -18,7 +18,10 @@ use crate::{
     db::Store,
     error::Error,
     event::now_ms,
-    protocol::{events_frame, parse_client_message, ClientMessage, HubToViewer, CLOSE_NORMAL},
+    protocol::{
+        events_frame, parse_client_message, restart_reason, ClientMessage, HubToViewer,
+        CLOSE_NORMAL,
+    },
     session::{
         fanout::{Queued, ToViewer, ViewerHandle},
         StartFrom, Unsubscribe,
@@ -261,6 +264,10 @@ impl Handler<ToViewer> for ViewerSocket {
             ToViewer::Ended if self.live => self.finish(ctx),
             ToViewer::Ended => self.ended = true,
             ToViewer::TooSlow => close_with(ctx, &Error::ViewerTooSlow),
+            ToViewer::ShuttingDown => {
+                ctx.close(Some(restart_reason()));
+                ctx.stop();
+            }
         }
     }
 }
