@@ -272,10 +272,17 @@ async fn post_events(
     })))
 }
 
+#[derive(Deserialize)]
+struct RecordParams {
+    /// The `resume_token` of an earlier `welcome`: takes the session's slot over.
+    resume: Option<String>,
+}
+
 async fn record(
     state: Data<AppState>,
     req: HttpRequest,
     id: Path<String>,
+    q: Query<RecordParams>,
     stream: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = session_id(&id)?;
@@ -289,7 +296,8 @@ async fn record(
         .await
         .map_err(Error::from)??;
     let limit = state.cfg.max_frame_bytes;
-    actix_ws::WsResponseBuilder::new(RecorderSocket::new(id, session, limit), &req, stream)
+    let socket = RecorderSocket::new(id, session, limit, q.into_inner().resume);
+    actix_ws::WsResponseBuilder::new(socket, &req, stream)
         .frame_size(limit)
         .start()
 }

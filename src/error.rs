@@ -23,6 +23,8 @@ pub enum Error {
     FrameTooLarge { size: usize, limit: usize },
     #[error("another recorder is connected to this session")]
     RecorderConflict,
+    #[error("a newer connection of this recorder took over the session")]
+    RecorderReplaced,
     #[error("the hub is overloaded for this session; retry later")]
     Overloaded,
     #[error("the hub is shutting down")]
@@ -52,6 +54,7 @@ impl Error {
             Error::InvalidQuery(_) => "invalid_query",
             Error::FrameTooLarge { .. } => "frame_too_large",
             Error::RecorderConflict => "recorder_conflict",
+            Error::RecorderReplaced => "recorder_replaced",
             Error::Overloaded => "overloaded",
             Error::ShuttingDown => "shutting_down",
             Error::SessionClosing => "session_closing",
@@ -71,6 +74,7 @@ impl Error {
             Error::ViewerTooSlow => StatusCode::REQUEST_TIMEOUT,
             Error::FrameTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RecorderConflict => StatusCode::CONFLICT,
+            Error::RecorderReplaced => StatusCode::GONE,
             Error::Overloaded | Error::ShuttingDown | Error::SessionClosing => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -102,6 +106,7 @@ impl Error {
             Error::InvalidQuery(String::new()),
             Error::FrameTooLarge { size: 0, limit: 0 },
             Error::RecorderConflict,
+            Error::RecorderReplaced,
             Error::Overloaded,
             Error::ShuttingDown,
             Error::SessionClosing,

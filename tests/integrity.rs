@@ -77,3 +77,43 @@ async fn a_seq_far_beyond_the_window_is_refused_and_recording_goes_on(backend: B
     assert_eq!(seqs(&hub.stored(&id).await), (1..=10).collect::<Vec<_>>());
 }
 both!(a_seq_far_beyond_the_window_is_refused_and_recording_goes_on);
+
+async fn a_recorder_resumes_over_its_dead_connection_and_a_squatter_is_refused(backend: Backend) {
+    let hub = Hub::start(backend).await;
+    let id = unique_id("resume");
+    let events = page(1_000, 8); // 10 events
+    let (mut first, welcome) = hub.recorder(&id).await;
+    let token = welcome["resume_token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 32);
+    first.send(&frame(1, &events[..5])).await;
+    first.recv_type("ack").await;
+    // The first connection is left hanging, as one that died silently. Without the token, no
+    // one takes or shares the slot.
+    let mut squatter = hub.ws(&format!("/ws/record/{id}")).await.unwrap();
+    let (code, reason, _) = squatter.closed().await;
+    assert_eq!((code, reason.as_str()), (4409, "recorder_conflict"));
+    let wrong = "0".repeat(32);
+    let mut guess = hub
+        .ws(&format!("/ws/record/{id}?resume={wrong}"))
+        .await
+        .unwrap();
+    assert_eq!(guess.closed().await.0, 4409);
+    // With it, the recorder takes over at once; the old connection is told why it was closed.
+    let mut second = hub
+        .ws(&format!("/ws/record/{id}?resume={token}"))
+        .await
+        .unwrap();
+    let welcome = second.recv_type("welcome").await;
+    assert_eq!(welcome["received_seq"], 5);
+    assert_eq!(welcome["resume_token"], token.as_str());
+    let (code, reason, _) = first.closed().await;
+    assert_eq!((code, reason.as_str()), (4410, "recorder_replaced"));
+    second.send(&frame(6, &events[5..])).await;
+    loop {
+        if second.recv_type("ack").await["durable_seq"] == 10 {
+            break;
+        }
+    }
+    assert_eq!(seqs(&hub.stored(&id).await), (1..=10).collect::<Vec<_>>());
+}
+both!(a_recorder_resumes_over_its_dead_connection_and_a_squatter_is_refused);

@@ -8,7 +8,7 @@ export type SessionInfo = { id: string, active: boolean, started_at: string, las
 export type EventEnvelope = { seq: number, hub_time: number, event: unknown, };
 
 /** What the hub sends a recorder. */
-export type HubToRecorder = { "type": "welcome", session_id: string, received_seq: number, durable_seq: number, hub_time: number, } | { "type": "ack", durable_seq: number, } | { "type": "resend", from_seq: number, } | { "type": "pong", id: unknown, client_time: number, hub_time: number, } | { "type": "error", error: string, message: string, };
+export type HubToRecorder = { "type": "welcome", session_id: string, received_seq: number, durable_seq: number, hub_time: number, resume_token: string, } | { "type": "ack", durable_seq: number, } | { "type": "resend", from_seq: number, } | { "type": "pong", id: unknown, client_time: number, hub_time: number, } | { "type": "error", error: string, message: string, };
 
 /** What the hub sends a viewer. */
 export type HubToViewer = { "type": "session", session: SessionInfo, start_seq: number, } | { "type": "events", events: Array<EventEnvelope>, } | { "type": "live" } | { "type": "end" } | { "type": "clock", recorder_offset: number, recorder_rtt: number, } | { "type": "pong", id: unknown, client_time: number, hub_time: number, } | { "type": "error", error: string, message: string, };
@@ -34,6 +34,7 @@ export const CLOSE = {
   session_not_found: 4404,
   viewer_too_slow: 4408,
   recorder_conflict: 4409,
+  recorder_replaced: 4410,
   frame_too_large: 4413,
   internal: 4500,
   overloaded: 4503,

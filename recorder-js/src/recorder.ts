@@ -6,7 +6,7 @@ import { EventBuffer, FRAME_LIMIT } from './buffer';
 import { postFrames, KEEPALIVE_QUOTA } from './beacon';
 import { CLOSE } from './protocol';
 import { RecorderSocket, type Welcome } from './socket';
-import { loadSeq, saveSeq, savePending, takePending } from './storage';
+import { loadSeq, loadToken, saveSeq, savePending, saveToken, takePending } from './storage';
 
 type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
 
@@ -26,13 +26,17 @@ export class Recorder {
   private lastForced = -Infinity;
   private stopRecording: (() => void) | undefined;
   private ackWaiters: (() => void)[] = [];
+  /** From the hub's `welcome`: presenting it again takes this session's slot over at once. */
+  private resumeToken: string | null;
 
   constructor(readonly sessionId: string, private endpoint: string, private options: RecordOptions) {
     this.pageStartSeq = loadSeq(sessionId);
     this.buffer = new EventBuffer(this.pageStartSeq);
     this.buffer.restore(takePending(sessionId));
     const ws = endpoint.replace(/^http/, 'ws');
-    this.socket = new RecorderSocket(`${ws}/ws/record/${sessionId}`, {
+    this.resumeToken = loadToken(sessionId);
+    const url = () => `${ws}/ws/record/${sessionId}${this.resumeToken ? `?resume=${encodeURIComponent(this.resumeToken)}` : ''}`;
+    this.socket = new RecorderSocket(url, {
       welcome: (w) => this.onWelcome(w),
       ack: (n) => this.onAck(n),
       resend: (n) => this.onResend(n),
@@ -86,6 +90,8 @@ export class Recorder {
   }
 
   private onWelcome(w: Welcome): void {
+    this.resumeToken = w.resume_token;
+    saveToken(this.sessionId, w.resume_token);
     // The hub has seqs this tab thought unused (storage lost, or events sent after the last save):
     // nothing from this page has been sent yet, so move its events past them instead of being dropped as duplicates.
     if (!this.welcomed && w.received_seq > this.pageStartSeq) this.buffer.renumber(this.pageStartSeq, w.received_seq);
@@ -114,7 +120,12 @@ export class Recorder {
     if (durableSeq >= this.buffer.lastSeq) this.ackWaiters.splice(0).forEach((f) => f());
   }
 
-  private onClose(code: number): void {
+  private onClose(code: number): boolean | void {
+    // A newer connection of this session (another page of this tab) took over: this one is done.
+    if (code === CLOSE.recorder_replaced) {
+      console.warn('StreamDOM: another page of this session took over the recording');
+      return false;
+    }
     // A single event over the hub's frame limit would be resent forever; give it up and resnapshot.
     if (code === CLOSE.frame_too_large) {
       this.buffer.drop((e) => e.bytes > FRAME_LIMIT);

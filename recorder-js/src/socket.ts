@@ -11,7 +11,8 @@ export interface SocketEvents {
   ack(durableSeq: number): void;
   /** The hub was left with a gap it cannot fill: send everything again from `fromSeq`. */
   resend(fromSeq: number): void;
-  close(code: number): void;
+  /** Return false to stay closed (the hub said this connection was superseded). */
+  close(code: number): boolean | void;
 }
 
 export class RecorderSocket {
@@ -25,16 +26,17 @@ export class RecorderSocket {
   ready = false;
   private ws: ReconnectingSocket<HubToRecorder, RecorderToHub>;
 
-  constructor(url: string, private on: SocketEvents) {
+  /** `url` is asked again on every reconnection (it carries the latest resume token). */
+  constructor(url: () => string, private on: SocketEvents) {
     this.ws = new ReconnectingSocket<HubToRecorder, RecorderToHub>(
-      () => url,
+      url,
       {
         onOpen: () => this.clock.start(),
         onMessage: (msg) => this.onMessage(msg),
         onClose: (code) => {
           this.ready = false;
           this.clock.stop();
-          this.on.close(code);
+          return this.on.close(code);
         },
       },
       // Only the hub's `welcome` proves the connection healthy (see onMessage).

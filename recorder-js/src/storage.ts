@@ -6,6 +6,7 @@ import { LIMITS } from './protocol';
 export const SESSION_KEY = 'streamdom.session';
 const seqKey = (id: string) => `streamdom.seq.${id}`;
 const pendingKey = (id: string) => `streamdom.pending.${id}`;
+const tokenKey = (id: string) => `streamdom.resume.${id}`;
 // sessionStorage holds ~5 MB of UTF-16 per origin; the page's own data needs room too.
 const MAX_PENDING_CHARS = 1024 * 1024;
 
@@ -49,6 +50,10 @@ export function loadSeq(id: string): number {
 }
 
 export function saveSeq(id: string, seq: number): void { set(seqKey(id), String(seq)); }
+
+/** The hub's resume token for this tab's session: the next page presents it to take the slot over. */
+export function loadToken(id: string): string | null { return get(tokenKey(id)); }
+export function saveToken(id: string, token: string): void { set(tokenKey(id), token); }
 
 /** Keep events the hub may not have so the next page can resend them (the hub drops duplicates). */
 export function savePending(id: string, entries: Entry[]): void {

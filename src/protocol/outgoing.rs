@@ -53,6 +53,8 @@ pub enum HubToRecorder<'a> {
         received_seq: u64,
         durable_seq: u64,
         hub_time: i64,
+        // Presented on reconnecting (`?resume=`), it takes the session's slot over at once.
+        resume_token: &'a str,
     },
     Ack {
         durable_seq: u64,

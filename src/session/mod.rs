@@ -50,6 +50,8 @@ pub enum ToRecorder {
     Resend(u64),
     /// The hub is stopping: close with 1012 `shutting_down` (after any ack sent before).
     ShuttingDown,
+    /// A newer connection of the same recorder (it presented the resume token) took over.
+    Replaced,
 }
 
 /// What a session reports about itself to the registry.
@@ -75,6 +77,9 @@ pub struct Session {
     /// Set once the session's stored state is loaded.
     backlog: Option<Backlog>,
     recorder: Option<(u64, Recipient<ToRecorder>)>,
+    /// Given to the recorder in `welcome`; presenting it takes the slot over (see
+    /// `AttachRecorder`). Set by the first recorder of this actor, from what it presents.
+    resume_token: Option<Arc<str>>,
     viewers: Fanout,
     reorder: Reorder,
     reorder_timer: Option<SpawnHandle>,
@@ -118,6 +123,7 @@ impl Session {
             row: None,
             backlog: None,
             recorder: None,
+            resume_token: None,
             viewers: Fanout::default(),
             reorder: Reorder::default(),
             reorder_timer: None,
@@ -258,37 +264,66 @@ impl Actor for Session {
     }
 }
 
-/// A recorder socket wants to stream into this session.
+/// A recorder socket wants to stream into this session, presenting the resume token it was
+/// given before, if any.
 #[derive(Message)]
 #[rtype(result = "Result<Welcome>")]
 pub struct AttachRecorder {
     pub conn: u64,
     pub addr: Recipient<ToRecorder>,
+    pub resume: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Welcome {
     pub received_seq: u64,
     pub durable_seq: u64,
+    pub resume_token: Arc<str>,
+}
+
+/// Resume tokens are 128 random bits; a presented one is taken as is only if it is that shape.
+fn token_or_new(presented: Option<&str>) -> Arc<str> {
+    match presented {
+        Some(t) if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) => t.into(),
+        _ => uuid::Uuid::new_v4().simple().to_string().into(),
+    }
 }
 
 impl Handler<AttachRecorder> for Session {
     type Result = Result<Welcome>;
 
+    /// The slot goes to a recorder that presents the session's token (taking it over from a
+    /// connection that died silently, at once), or to the first recorder of this actor. Anyone
+    /// else is refused while the session is active, with or without a recorder attached.
     fn handle(&mut self, msg: AttachRecorder, ctx: &mut Self::Context) -> Self::Result {
-        match (&self.recorder, self.state) {
-            (_, State::Closing) => return Err(Error::SessionClosing),
-            (Some((conn, _)), _) if *conn != msg.conn => return Err(Error::RecorderConflict),
-            _ => {}
+        if self.state == State::Closing {
+            return Err(Error::SessionClosing);
         }
         let backlog = self.backlog.as_ref().ok_or(Error::SessionClosing)?;
+        let presented = msg.resume.as_deref();
+        let token = match &self.resume_token {
+            Some(t) if presented == Some(&**t) => t.clone(),
+            Some(_) => return Err(Error::RecorderConflict),
+            None => token_or_new(presented),
+        };
         let welcome = Welcome {
             received_seq: backlog.received_seq(),
             durable_seq: backlog.durable_seq(),
+            resume_token: token.clone(),
         };
+        if let Some((old, recorder)) = self.recorder.take() {
+            if old != msg.conn {
+                log::info!(
+                    "session {}: a recorder resumed over its old connection",
+                    self.id
+                );
+                recorder.do_send(ToRecorder::Replaced);
+            }
+        }
         if let Some(h) = self.idle.take() {
             ctx.cancel_future(h);
         }
+        self.resume_token = Some(token);
         self.state = State::Active;
         self.recorder = Some((msg.conn, msg.addr));
         Ok(welcome)

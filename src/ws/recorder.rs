@@ -16,6 +16,8 @@ use crate::{
 
 pub struct RecorderSocket {
     id: Arc<str>,
+    /// The resume token presented on connecting (`?resume=`).
+    resume: Option<String>,
     conn: u64,
     session: Addr<Session>,
     last_seen: Instant,
@@ -23,9 +25,15 @@ pub struct RecorderSocket {
 }
 
 impl RecorderSocket {
-    pub fn new(id: Arc<str>, session: Addr<Session>, max_frame_bytes: usize) -> Self {
+    pub fn new(
+        id: Arc<str>,
+        session: Addr<Session>,
+        max_frame_bytes: usize,
+        resume: Option<String>,
+    ) -> Self {
         RecorderSocket {
             id,
+            resume,
             conn: next_conn_id(),
             session,
             last_seen: Instant::now(),
@@ -80,6 +88,7 @@ impl Actor for RecorderSocket {
         let attach = self.session.send(AttachRecorder {
             conn: self.conn,
             addr: ctx.address().recipient(),
+            resume: self.resume.take(),
         });
         ctx.wait(attach.into_actor(self).map(|res, act, ctx| {
             match res.map_err(Error::from).and_then(|r| r) {
@@ -90,6 +99,7 @@ impl Actor for RecorderSocket {
                         received_seq: w.received_seq,
                         durable_seq: w.durable_seq,
                         hub_time: now_ms(),
+                        resume_token: &w.resume_token,
                     },
                 ),
                 Err(e) => close_with(ctx, &e),
@@ -118,6 +128,7 @@ impl Handler<ToRecorder> for RecorderSocket {
         match msg {
             ToRecorder::Ack(durable_seq) => send(ctx, &HubToRecorder::Ack { durable_seq }),
             ToRecorder::Resend(from_seq) => send(ctx, &HubToRecorder::Resend { from_seq }),
+            ToRecorder::Replaced => close_with(ctx, &Error::RecorderReplaced),
             ToRecorder::ShuttingDown => {
                 ctx.close(Some(restart_reason()));
                 ctx.stop();

@@ -118,6 +118,9 @@ pub struct Hub {
     pub cfg: Config,
     pub server: Option<Server>,
     pub base: String,
+    /// The resume token each session's recorder was given, presented again on reconnecting,
+    /// as a real recorder does.
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Hub {
@@ -140,6 +143,7 @@ impl Hub {
             cfg,
             server: Some(server),
             base,
+            tokens: Default::default(),
         }
     }
 
@@ -214,13 +218,22 @@ impl Hub {
         }
     }
 
-    /// A recorder socket that has received its welcome.
+    /// A recorder socket that has received its welcome; like a real recorder it presents the
+    /// resume token of its previous connection to the same session.
     pub async fn recorder(&self, id: &str) -> (Ws, Value) {
-        let mut ws = self
-            .ws(&format!("/ws/record/{id}"))
-            .await
-            .expect("recorder connects");
+        let token = self.tokens.lock().unwrap().get(id).cloned();
+        let path = match token {
+            Some(t) => format!("/ws/record/{id}?resume={t}"),
+            None => format!("/ws/record/{id}"),
+        };
+        let mut ws = self.ws(&path).await.expect("recorder connects");
         let welcome = ws.recv_type("welcome").await;
+        if let Some(t) = welcome["resume_token"].as_str() {
+            self.tokens
+                .lock()
+                .unwrap()
+                .insert(id.to_owned(), t.to_owned());
+        }
         (ws, welcome)
     }
 
