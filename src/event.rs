@@ -17,6 +17,12 @@ pub const MAX_SEQ: u64 = (1 << 53) - 1;
 /// Longest session id.
 pub const MAX_SESSION_ID_LEN: usize = 64;
 
+/// Deepest nesting of arrays and objects an event may have. rrweb nests two levels per DOM level
+/// (a node and its `childNodes`), so this allows documents 500 elements deep, far past real
+/// pages, while an event nested thousands deep (which would overflow a player's stack) is
+/// refused.
+pub const MAX_DEPTH: usize = 1000;
+
 /// Page URLs longer than this are cut; they are shown in lists and pushed to every dashboard.
 const MAX_URL_CHARS: usize = 2048;
 
@@ -73,8 +79,44 @@ struct Probe {
     timestamp: f64,
 }
 
+/// How deeply arrays and objects nest in a JSON text, counted outside strings; stops counting
+/// once past `limit`.
+fn nesting_depth(json: &str, limit: usize) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > limit {
+                    return deepest;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Checks that `raw` is an rrweb event and numbers it.
 pub fn parse_event(raw: &RawValue, seq: u64, hub_time: i64) -> Result<Event> {
+    if nesting_depth(raw.get(), MAX_DEPTH) > MAX_DEPTH {
+        return Err(Error::InvalidFrame(format!(
+            "event {seq} nests deeper than {MAX_DEPTH} levels"
+        )));
+    }
     let probe: Probe = serde_json::from_str(raw.get()).map_err(|_| {
         Error::InvalidFrame(format!(
             "event {seq} is not an rrweb event (needs numeric `type` and `timestamp`)"
@@ -115,6 +157,18 @@ pub fn validate_session_id(id: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_is_counted_outside_strings() {
+        assert_eq!(nesting_depth(r#"{"a":[1,{"b":"[[[{{"}]}"#, 99), 3);
+        assert_eq!(nesting_depth(r#"{"a":"\"[[["}"#, 99), 1);
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(
+            nesting_depth(&deep, 10),
+            11,
+            "stops counting past the limit"
+        );
+    }
 
     #[test]
     fn session_ids_are_checked() {

@@ -167,3 +167,36 @@ async fn every_bad_input_gets_its_error_and_others_keep_working(backend: Backend
     );
 }
 both!(every_bad_input_gets_its_error_and_others_keep_working);
+
+async fn an_event_nested_too_deep_is_refused_and_nothing_is_stored(backend: Backend) {
+    let hub = Hub::start(backend).await;
+    let id = unique_id("deep");
+    let (mut rec, _) = hub.recorder(&id).await;
+    // 20,000 levels: enough to overflow a player's stack when replayed.
+    let deep = format!(
+        r#"{{"type":"events","seq":1,"events":[{{"type":3,"timestamp":1,"data":{}1{}}}]}}"#,
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    rec.send_text(deep.clone()).await;
+    expect_close(&mut rec, "invalid_frame", 400).await;
+    let (status, body) = hub.post(&format!("/api/sessions/{id}/events"), deep).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_frame"))
+    );
+    // A real page's depth is fine.
+    let ok = format!(
+        r#"{{"type":"events","seq":1,"events":[{{"type":3,"timestamp":1,"data":{}1{}}}]}}"#,
+        "[".repeat(120),
+        "]".repeat(120)
+    );
+    let (status, body) = hub.post(&format!("/api/sessions/{id}/events"), ok).await;
+    assert_eq!(
+        (status, body["durable_seq"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    assert_eq!(seqs(&hub.stored(&id).await), vec![1]);
+}
+both!(an_event_nested_too_deep_is_refused_and_nothing_is_stored);
