@@ -44,6 +44,12 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_PENDING_MAX_BYTES", default_value_t = 64 * MIB)]
     pub pending_max_bytes: usize,
 
+    /// Bytes of events all sessions together may hold in memory (not yet durable, or history for
+    /// late viewers); past it new events are refused with `overloaded` until writes catch up,
+    /// and past three quarters of it sessions keep no durable history in memory.
+    #[arg(long, env = "STREAMDOM_MEMORY_BUDGET_BYTES", default_value_t = 1024 * MIB)]
+    pub memory_budget_bytes: usize,
+
     /// The writer flushes at least this often, in milliseconds.
     #[arg(long, env = "STREAMDOM_FLUSH_INTERVAL_MS", default_value_t = 50)]
     pub flush_interval_ms: u64,

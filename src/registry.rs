@@ -11,12 +11,13 @@ use crate::{
     error::{Error, Result},
     event::now_ms,
     protocol::SessionInfo,
-    session::{Lifecycle, Session, Stopping},
+    session::{budget::Budget, Lifecycle, Session, Stopping},
     writer::Writer,
 };
 
 pub struct Registry {
     cfg: Arc<Config>,
+    budget: Arc<Budget>,
     store: Store,
     writer: Addr<Writer>,
     sessions: HashMap<Arc<str>, Addr<Session>>,
@@ -31,6 +32,7 @@ pub struct Registry {
 impl Registry {
     pub fn new(cfg: Arc<Config>, store: Store, writer: Addr<Writer>) -> Self {
         Registry {
+            budget: Arc::new(Budget::new(cfg.memory_budget_bytes)),
             cfg,
             store,
             writer,
@@ -92,6 +94,7 @@ impl Handler<Open> for Registry {
         let session = Session::new(
             msg.id.clone(),
             self.cfg.clone(),
+            self.budget.clone(),
             self.store.clone(),
             self.writer.clone(),
             ctx.address().recipient(),

@@ -130,3 +130,27 @@ async fn recorder_clock_reaches_viewers(backend: Backend) {
     assert_eq!((code, reason.as_str()), (4400, "invalid_frame"));
 }
 both!(recorder_clock_reaches_viewers);
+
+async fn the_hub_memory_budget_refuses_new_events_with_overloaded(backend: Backend) {
+    // Nothing becomes durable during the test, so everything accepted stays in memory.
+    let hub = Hub::start_with(backend, |c| {
+        c.memory_budget_bytes = 1024 * 1024;
+        c.flush_interval_ms = 60_000;
+    })
+    .await;
+    let (a, b) = (unique_id("budget-a"), unique_id("budget-b"));
+    let (mut rec_a, _) = hub.recorder(&a).await;
+    let mut viewer = hub.ws(&format!("/ws/watch/{a}")).await.unwrap();
+    viewer.recv_type("live").await;
+    rec_a.send(&frame(1, &[heavy(1_000, 800 * 1024)])).await;
+    assert_eq!(seqs(&viewer.events(1).await.0), vec![1]);
+    // Another session's 300 KiB would take the hub past its budget: refused, with a reason.
+    let (mut rec_b, _) = hub.recorder(&b).await;
+    rec_b.send(&frame(1, &[heavy(1_000, 300 * 1024)])).await;
+    let (code, reason, _) = rec_b.closed().await;
+    assert_eq!((code, reason.as_str()), (4503, "overloaded"));
+    // Small events still fit, and the first session goes on.
+    rec_a.send(&frame(2, &[inc(2_000, 1)])).await;
+    assert_eq!(seqs(&viewer.events(1).await.0), vec![2]);
+}
+both!(the_hub_memory_budget_refuses_new_events_with_overloaded);

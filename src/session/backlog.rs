@@ -2,11 +2,13 @@
 //!
 //! Bound: the buffer holds every event not yet durable (at most `max_pending` bytes; past it
 //! `accept` answers `overloaded` and the recorder retries) plus durable events from the latest
-//! full snapshot on, trimmed to `max_history` bytes. Invariant: anything trimmed is durable, so
+//! full snapshot on, trimmed to `max_history` bytes, or to none while the hub-wide `Budget` is
+//! under pressure. Every byte held is counted in that budget, which also refuses new events. Invariant: anything trimmed is durable, so
 //! a viewer reads it back from the database; `snapshot` says where that handover happens.
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, sync::Arc};
 
+use super::budget::Budget;
 use crate::{
     error::{Error, Result},
     event::{SharedEvent, META},
@@ -61,6 +63,7 @@ pub struct Limits {
 
 pub struct Backlog {
     limits: Limits,
+    budget: Arc<Budget>,
     buffer: VecDeque<SharedEvent>,
     buffer_bytes: usize,
     pending_bytes: usize,
@@ -72,9 +75,15 @@ pub struct Backlog {
 
 impl Backlog {
     /// A session whose events up to `stored_seq` are all in the database.
-    pub fn new(limits: Limits, stored_seq: u64, metas: Vec<(u64, i64)>) -> Self {
+    pub fn new(
+        limits: Limits,
+        budget: Arc<Budget>,
+        stored_seq: u64,
+        metas: Vec<(u64, i64)>,
+    ) -> Self {
         Backlog {
             limits,
+            budget,
             buffer: VecDeque::new(),
             buffer_bytes: 0,
             pending_bytes: 0,
@@ -103,7 +112,7 @@ impl Backlog {
         let Some(last) = events.last() else {
             return Ok(0);
         };
-        if self.pending_bytes + bytes > self.limits.max_pending {
+        if self.pending_bytes + bytes > self.limits.max_pending || !self.budget.try_take(bytes) {
             return Err(Error::Overloaded);
         }
         self.received_seq = last.seq;
@@ -130,14 +139,21 @@ impl Backlog {
     /// and the oldest durable ones while over the byte bound.
     fn trim(&mut self) {
         let latest_meta = self.metas.last().map_or(0, |m| m.0);
+        let max_history = if self.budget.under_pressure() {
+            0
+        } else {
+            self.limits.max_history
+        };
         while let Some(front) = self.buffer.front() {
             let durable = front.seq <= self.durable_seq;
             let before_snapshot = front.seq < latest_meta;
-            let over = self.buffer_bytes > self.limits.max_history + self.pending_bytes;
+            let over = self.buffer_bytes > max_history + self.pending_bytes;
             if !(durable && (before_snapshot || over)) {
                 break;
             }
-            self.buffer_bytes -= front.size();
+            let size = front.size();
+            self.buffer_bytes -= size;
+            self.budget.give(size);
             self.buffer.pop_front();
         }
     }
@@ -163,10 +179,15 @@ impl Backlog {
     }
 }
 
+impl Drop for Backlog {
+    /// A session that ends hands its memory back to the hub.
+    fn drop(&mut self) {
+        self.budget.give(self.buffer_bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::event::Event;
 
@@ -182,6 +203,10 @@ mod tests {
 
     fn size(bytes: usize) -> usize {
         ev(1, 3, bytes).size()
+    }
+
+    fn roomy() -> Arc<Budget> {
+        Arc::new(Budget::new(usize::MAX))
     }
 
     /// The invariant: every seq below the buffer is durable, and the buffer is contiguous.
@@ -201,7 +226,7 @@ mod tests {
             max_history: 3 * size(100),
             max_pending: usize::MAX,
         };
-        let mut b = Backlog::new(limits, 0, Vec::new());
+        let mut b = Backlog::new(limits, roomy(), 0, Vec::new());
         let mut durable_bytes = Vec::new();
         for seq in 1..=200u64 {
             let kind = if seq % 50 == 1 { META } else { 3 };
@@ -231,7 +256,7 @@ mod tests {
             max_history: 100 * size(10),
             max_pending: usize::MAX,
         };
-        let mut b = Backlog::new(limits, 0, Vec::new());
+        let mut b = Backlog::new(limits, roomy(), 0, Vec::new());
         let events: Vec<_> = (1..=30)
             .map(|s| ev(s, if s == 1 || s == 20 { META } else { 3 }, 10))
             .collect();
@@ -266,7 +291,7 @@ mod tests {
             max_history: 0,
             max_pending: 2 * size(100),
         };
-        let mut b = Backlog::new(limits, 5, Vec::new());
+        let mut b = Backlog::new(limits, roomy(), 5, Vec::new());
         let first = b
             .accept(&[ev(6, 3, 100), ev(7, 3, 100)])
             .expect("fits exactly");
@@ -280,6 +305,36 @@ mod tests {
             "durable events free the room"
         );
         check(&b);
+    }
+
+    #[test]
+    fn the_hub_budget_bounds_every_session_and_is_given_back() {
+        let limits = Limits {
+            max_history: usize::MAX,
+            max_pending: usize::MAX,
+        };
+        let budget = Arc::new(Budget::new(4 * size(100)));
+        let mut a = Backlog::new(limits, budget.clone(), 0, vec![(1, 10)]);
+        let mut b = Backlog::new(limits, budget.clone(), 0, Vec::new());
+        let taken = a
+            .accept(&[ev(1, META, 100), ev(2, 3, 100), ev(3, 3, 100)])
+            .expect("room");
+        assert!(
+            b.accept(&[ev(1, 3, 100)]).is_ok(),
+            "the budget's last quarter"
+        );
+        let refused = b.accept(&[ev(2, 3, 100)]);
+        assert_eq!(
+            refused.err().map(|e| e.code()),
+            Some("overloaded"),
+            "no room left in the hub"
+        );
+        // Under pressure, durable history is not kept: a's events go once stored.
+        a.durable(3, taken);
+        assert_eq!(budget.used(), size(100), "only b's pending event is held");
+        assert!(b.accept(&[ev(2, 3, 100)]).is_ok());
+        drop(b);
+        assert_eq!(budget.used(), 0, "an ended session gives its memory back");
     }
 
     #[test]

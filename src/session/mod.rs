@@ -5,6 +5,7 @@
 //! [`Lifecycle`] (the registry), so this module never reaches up to it.
 
 mod backlog;
+pub mod budget;
 pub mod fanout;
 mod reorder;
 
@@ -69,6 +70,8 @@ pub enum Lifecycle {
 pub struct Session {
     id: Arc<str>,
     cfg: Arc<Config>,
+    /// The hub-wide memory budget every session's backlog draws on.
+    budget: Arc<budget::Budget>,
     store: Store,
     writer: Addr<Writer>,
     lifecycle: Recipient<Lifecycle>,
@@ -108,6 +111,7 @@ impl Session {
     pub fn new(
         id: Arc<str>,
         cfg: Arc<Config>,
+        budget: Arc<budget::Budget>,
         store: Store,
         writer: Addr<Writer>,
         lifecycle: Recipient<Lifecycle>,
@@ -116,6 +120,7 @@ impl Session {
         Session {
             id,
             cfg,
+            budget,
             store,
             writer,
             lifecycle,
@@ -244,7 +249,12 @@ impl Actor for Session {
                     max_history: act.cfg.buffer_max_bytes,
                     max_pending: act.cfg.pending_max_bytes,
                 };
-                act.backlog = Some(Backlog::new(limits, stored, opened.metas));
+                act.backlog = Some(Backlog::new(
+                    limits,
+                    act.budget.clone(),
+                    stored,
+                    opened.metas,
+                ));
                 log::info!("session {} started (from seq {stored})", act.id);
                 act.row = Some(opened.row);
                 act.publish_info();

@@ -1,0 +1,61 @@
+//! The hub-wide memory budget for events held by sessions (not yet durable, or kept as history
+//! for late viewers), shared by every session's backlog. Past the budget new events are refused
+//! with `overloaded` (the recorder keeps them and retries), so the hub's memory stays bounded
+//! however many sessions there are; past three quarters of it, sessions keep no durable history
+//! in memory (late viewers read it from the database).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Debug)]
+pub struct Budget {
+    used: AtomicUsize,
+    limit: usize,
+}
+
+impl Budget {
+    pub fn new(limit: usize) -> Self {
+        Budget {
+            used: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Takes `bytes` if they fit under the limit.
+    pub fn try_take(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|n| *n <= self.limit)
+            })
+            .is_ok()
+    }
+
+    pub fn give(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// Whether memory is tight enough that durable history should go.
+    pub fn under_pressure(&self) -> bool {
+        self.used() > self.limit / 4 * 3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_only_what_fits_and_gets_it_back() {
+        let b = Budget::new(100);
+        assert!(b.try_take(60));
+        assert!(!b.try_take(41), "61 + 40 would pass the limit");
+        assert!(b.try_take(40));
+        assert!(b.under_pressure());
+        b.give(100);
+        assert_eq!(b.used(), 0);
+        assert!(!b.under_pressure());
+    }
+}
