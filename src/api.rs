@@ -11,7 +11,7 @@ use actix_web::{
 };
 use actix_web_actors::ws as actix_ws;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{
     assets,
@@ -22,8 +22,10 @@ use crate::{
     },
     error::{Error, Result},
     event::{now_ms, validate_session_id},
-    protocol::{outgoing::write_envelope, parse_client_message, ClientMessage, SessionInfo},
-    registry::{Lookup, Open, Registry},
+    protocol::{
+        outgoing::write_envelope, parse_client_message, ClientMessage, SessionInfo, SessionList,
+    },
+    registry::{ActiveSessions, Lookup, Open, Registry},
     session::{GetInfo, Ingest, StartFrom, WaitDurable},
     source,
     ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer},
@@ -98,12 +100,6 @@ struct ListParams {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct SessionList {
-    sessions: Vec<SessionInfo>,
-    next_cursor: Option<String>,
-}
-
 async fn list_sessions(state: Data<AppState>, q: Query<ListParams>) -> Result<HttpResponse> {
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
@@ -112,10 +108,25 @@ async fn list_sessions(state: Data<AppState>, q: Query<ListParams>) -> Result<Ht
         before,
         limit: limit + 1,
     };
-    let mut rows = state
+    let rows = state
         .store
-        .run(move |c| sessions::list_sessions(c, &query))
-        .await?;
+        .read(move |c| sessions::list_sessions(c, &query))
+        .await;
+    let mut rows = match rows {
+        Ok(rows) => rows,
+        // The database is unreachable: answer at once with what this hub knows, saying so.
+        Err(e) if e.status().is_server_error() => {
+            log::warn!("session list from memory only: {e}");
+            let mut sessions = state.registry.send(ActiveSessions).await?;
+            sessions.sort_by(|a, b| (&b.started_at, &b.id).cmp(&(&a.started_at, &a.id)));
+            return Ok(HttpResponse::Ok().json(SessionList {
+                sessions,
+                next_cursor: None,
+                partial: true,
+            }));
+        }
+        Err(e) => return Err(e),
+    };
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| format!("{}:{}", r.started_at, r.id))
@@ -125,6 +136,7 @@ async fn list_sessions(state: Data<AppState>, q: Query<ListParams>) -> Result<Ht
     Ok(HttpResponse::Ok().json(SessionList {
         sessions: rows.iter().map(|r| r.info()).collect(),
         next_cursor,
+        partial: false,
     }))
 }
 

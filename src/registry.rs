@@ -11,7 +11,7 @@ use crate::{
     error::{Error, Result},
     event::now_ms,
     protocol::SessionInfo,
-    session::{budget::Budget, Lifecycle, Session, Stopping},
+    session::{budget::Budget, GetInfo, Lifecycle, Session, Stopping},
     writer::Writer,
 };
 
@@ -51,18 +51,28 @@ impl Actor for Registry {
     fn started(&mut self, ctx: &mut Self::Context) {
         // Sessions open in the database but with no recorder back within one idle timeout of
         // the start were cut off by the previous run: end them at their last event.
-        ctx.run_later(self.cfg.idle_timeout(), |act, ctx| {
-            let booted_at = act.booted_at;
-            let live: Vec<String> = act.sessions.keys().map(|k| k.to_string()).collect();
-            let end = act
-                .store
-                .run(move |c| sessions::end_orphans(c, booted_at, &live));
-            ctx.spawn(end.into_actor(act).map(|res, _, _| match res {
-                Ok(0) => {}
-                Ok(n) => log::info!("ended {n} sessions left open by a previous run"),
-                Err(e) => log::error!("ending orphaned sessions failed: {e}"),
-            }));
-        });
+        ctx.run_later(self.cfg.idle_timeout(), Self::end_orphans);
+    }
+}
+
+/// How long after a failed clean-up of a previous run's sessions it is tried again.
+const ORPHANS_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Registry {
+    fn end_orphans(&mut self, ctx: &mut Context<Self>) {
+        let booted_at = self.booted_at;
+        let live: Vec<String> = self.sessions.keys().map(|k| k.to_string()).collect();
+        let end = self
+            .store
+            .run(move |c| sessions::end_orphans(c, booted_at, &live));
+        ctx.spawn(end.into_actor(self).map(|res, _, ctx| match res {
+            Ok(0) => {}
+            Ok(n) => log::info!("ended {n} sessions left open by a previous run"),
+            Err(e) => {
+                log::error!("ending sessions left open by a previous run failed, retrying in {ORPHANS_RETRY:?}: {e}");
+                ctx.run_later(ORPHANS_RETRY, Self::end_orphans);
+            }
+        }));
     }
 }
 
@@ -175,6 +185,29 @@ impl Handler<WatchFeed> for Registry {
             Some(addr) => self.feed.insert(msg.conn, addr),
             None => self.feed.remove(&msg.conn),
         };
+    }
+}
+
+/// What every active session knows of itself: the session list's answer while the database is
+/// unreachable.
+#[derive(Message)]
+#[rtype(result = "Vec<SessionInfo>")]
+pub struct ActiveSessions;
+
+impl Handler<ActiveSessions> for Registry {
+    type Result = ResponseFuture<Vec<SessionInfo>>;
+
+    fn handle(&mut self, _: ActiveSessions, _: &mut Self::Context) -> Self::Result {
+        let sessions: Vec<_> = self.sessions.values().cloned().collect();
+        Box::pin(async move {
+            let mut infos = Vec::with_capacity(sessions.len());
+            for s in sessions {
+                if let Ok(Some(info)) = s.send(GetInfo).await {
+                    infos.push(info);
+                }
+            }
+            infos
+        })
     }
 }
 

@@ -4,6 +4,18 @@
 /** A session as the API and the dashboard show it. */
 export type SessionInfo = { id: string, active: boolean, started_at: string, last_event_at: string, ended_at: string | null, duration_ms: number, url: string | null, user_agent: string | null, event_count: number, raw_bytes: number, stored_bytes: number, first_event_ts: number | null, };
 
+/** A page of `GET /api/sessions`. */
+export type SessionList = { sessions: Array<SessionInfo>, 
+/**
+ * Pass as `cursor` for the next page; null on the last.
+ */
+next_cursor: string | null, 
+/**
+ * True when the database could not be read: `sessions` holds only the active sessions
+ * this hub knows of.
+ */
+partial: boolean, };
+
 /** One event as viewers receive it: its seq, the hub's receive time and the rrweb event as recorded. */
 export type EventEnvelope = { seq: number, hub_time: number, event: unknown, };
 

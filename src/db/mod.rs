@@ -12,7 +12,8 @@ pub use store::Store;
 
 use diesel::{
     connection::SimpleConnection,
-    r2d2::{ConnectionManager, CustomizeConnection, Pool},
+    r2d2::{CustomizeConnection, ManageConnection, Pool, R2D2Connection},
+    Connection,
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -31,7 +32,55 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
-pub type DbPool = Pool<ConnectionManager<DbConn>>;
+pub type DbPool = Pool<Manager>;
+
+/// Opens pooled connections on the backend the URL names. Diesel's own manager tries every
+/// backend of a multi-connection in turn, so a PostgreSQL that refuses connections was reported
+/// as "Invalid connection url"; this one reports the server's own error.
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        let conn = if is_postgres(&self.url) {
+            #[cfg(feature = "postgres")]
+            {
+                PgConnection::establish(&self.url).map(DbConn::Pg)
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                Err(diesel::ConnectionError::InvalidConnectionUrl(
+                    "this build has no PostgreSQL support".into(),
+                ))
+            }
+        } else {
+            #[cfg(feature = "sqlite")]
+            {
+                SqliteConnection::establish(&self.url).map(DbConn::Sqlite)
+            }
+            #[cfg(not(feature = "sqlite"))]
+            {
+                Err(diesel::ConnectionError::InvalidConnectionUrl(
+                    "this build has no SQLite support".into(),
+                ))
+            }
+        };
+        conn.map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
 
 #[cfg(feature = "postgres")]
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -77,7 +126,9 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool> {
             }
         }
     }
-    let manager = ConnectionManager::<DbConn>::new(url);
+    let manager = Manager {
+        url: url.to_owned(),
+    };
     let pool = Pool::builder()
         .max_size(pool_size.max(2))
         .connection_customizer(Box::new(SqlitePragmas))

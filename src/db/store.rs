@@ -1,7 +1,15 @@
 //! The handle to the database that async code holds: it moves each query onto the blocking pool.
 
+use std::time::Duration;
+
 use super::{DbConn, DbPool};
 use crate::error::Result;
+
+/// How long an interactive read waits for a connection before it gives up, so that a page can
+/// answer from what the hub knows while the database is unreachable (instead of after the pool's
+/// 30 s).
+const READ_WAIT: Duration = Duration::from_secs(2);
+
 /// Handle to the database that async code can clone freely.
 #[derive(Clone)]
 pub struct Store {
@@ -19,10 +27,34 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<R> + Send + 'static,
     {
+        self.run_within(None, f)
+    }
+
+    /// As [`Store::run`], giving up after `READ_WAIT` without a connection.
+    pub fn read<R, F>(&self, f: F) -> impl std::future::Future<Output = Result<R>> + 'static
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<R> + Send + 'static,
+    {
+        self.run_within(Some(READ_WAIT), f)
+    }
+
+    fn run_within<R, F>(
+        &self,
+        wait: Option<Duration>,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<R>> + 'static
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<R> + Send + 'static,
+    {
         let pool = self.pool.clone();
         async move {
             actix_web::web::block(move || {
-                let mut conn = pool.get()?;
+                let mut conn = match wait {
+                    Some(w) => pool.get_timeout(w)?,
+                    None => pool.get()?,
+                };
                 f(&mut conn)
             })
             .await?

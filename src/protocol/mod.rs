@@ -11,6 +11,7 @@ mod typescript;
 pub use incoming::{parse_client_message, ClientMessage};
 pub use outgoing::{
     events_frame, rfc3339, EventEnvelope, HubToFeed, HubToRecorder, HubToViewer, SessionInfo,
+    SessionList,
 };
 
 /// Close code of a normal end (the session ended, or the client closed).

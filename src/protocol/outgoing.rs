@@ -25,6 +25,18 @@ pub struct SessionInfo {
     pub first_event_ts: Option<i64>,
 }
 
+/// A page of `GET /api/sessions`.
+#[derive(Serialize, Debug)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    /// True when the database could not be read: `sessions` holds only the active sessions
+    /// this hub knows of.
+    pub partial: bool,
+}
+
 /// Hub-clock milliseconds as the API shows times.
 pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

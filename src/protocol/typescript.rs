@@ -5,7 +5,7 @@ use ts_rs::TS;
 
 use super::{
     incoming::shapes::{RecorderToHub, ViewerToHub},
-    outgoing::{EventEnvelope, HubToFeed, HubToRecorder, HubToViewer, SessionInfo},
+    outgoing::{EventEnvelope, HubToFeed, HubToRecorder, HubToViewer, SessionInfo, SessionList},
     CLOSE_AWAY, CLOSE_NORMAL, CLOSE_RESTART,
 };
 use crate::{config::DEFAULT_MAX_FRAME_BYTES, error::Error, event};
@@ -16,6 +16,7 @@ fn render() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     let types = [
         ("A session as the API and the dashboard show it.", SessionInfo::decl(&cfg)),
+        ("A page of `GET /api/sessions`.", SessionList::decl(&cfg)),
         (
             "One event as viewers receive it: its seq, the hub's receive time and the rrweb event as recorded.",
             EventEnvelope::decl(&cfg),

@@ -300,8 +300,9 @@ fn is_unavailable(e: &crate::error::Error) -> bool {
             matches!(
                 kind,
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
-            ) || info.message().contains("locked")
-                || info.message().contains("busy")
+            ) || ["locked", "busy", "connection"]
+                .iter()
+                .any(|w| info.message().contains(w))
         }
         crate::error::Error::Database(Diesel::BrokenTransactionManager) => true,
         _ => false,

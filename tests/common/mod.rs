@@ -147,6 +147,19 @@ impl Hub {
         }
     }
 
+    /// A hub started by the test itself, on a database the test manages.
+    pub fn attach(server: Server) -> Hub {
+        let base = format!("127.0.0.1:{}", server.addr.port());
+        let cfg = Config::with_defaults(server.addr, String::new());
+        Hub {
+            db: TestDb::new(Backend::Sqlite),
+            cfg,
+            server: Some(server),
+            base,
+            tokens: Default::default(),
+        }
+    }
+
     /// Stops the hub (flushing everything accepted) and starts a new one on the same database.
     pub async fn restart(&mut self) {
         self.stop().await;

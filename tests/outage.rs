@@ -1,0 +1,110 @@
+//! A PostgreSQL outage: live viewing goes on, the session list answers at once from what the hub
+//! knows (marked partial), and everything is stored and acknowledged once the database is back.
+//! The outage is made on the shared server without stopping it: the hub connects as a role of
+//! its own, which is denied logins and has its connections terminated. PostgreSQL only: the
+//! embedded SQLite has no outage of this kind (its faults are in tests/writer_faults.rs).
+#![cfg(feature = "postgres")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use diesel::{Connection, RunQueryDsl};
+
+fn admin(sql: &str) {
+    let mut conn = diesel::PgConnection::establish(&postgres_url()).unwrap();
+    diesel::sql_query(sql).execute(&mut conn).unwrap();
+}
+
+struct Outage {
+    role: String,
+}
+
+impl Outage {
+    fn begin(&self) {
+        admin(&format!("ALTER ROLE {} NOLOGIN", self.role));
+        admin(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{}'",
+            self.role
+        ));
+    }
+
+    fn end(&self) {
+        admin(&format!("ALTER ROLE {} LOGIN", self.role));
+    }
+}
+
+impl Drop for Outage {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| {
+            admin(&format!("DROP SCHEMA {} CASCADE", self.role));
+            admin(&format!("DROP ROLE {}", self.role));
+        });
+    }
+}
+
+#[actix_web::test]
+async fn during_a_database_outage_live_goes_on_the_list_answers_and_nothing_is_lost() {
+    let role = format!("outage_{}", uuid::Uuid::new_v4().simple());
+    admin(&format!("CREATE ROLE {role} LOGIN"));
+    admin(&format!("CREATE SCHEMA {role} AUTHORIZATION {role}"));
+    let outage = Outage { role: role.clone() };
+    let base = postgres_url().replacen("postgres@", &format!("{role}@"), 1);
+    let url = streamdom::db::scratch::schema_url(&base, &role);
+    let mut cfg = streamdom::config::Config::with_defaults("127.0.0.1:0".parse().unwrap(), url);
+    cfg.db_pool_size = 4;
+    cfg.workers = Some(2);
+    let server = streamdom::server::run(cfg).await.expect("hub starts");
+    let hub = Hub::attach(server);
+
+    let id = unique_id("outage");
+    let events = page(1_000, 18); // 20 events
+    let (mut rec, _) = hub.recorder(&id).await;
+    let mut viewer = hub.ws(&format!("/ws/watch/{id}")).await.unwrap();
+    viewer.recv_type("live").await;
+    rec.send(&frame(1, &events[..10])).await;
+    assert_eq!(
+        seqs(&viewer.events(10).await.0),
+        (1..=10).collect::<Vec<_>>()
+    );
+    loop {
+        if rec.recv_type("ack").await["durable_seq"] == 10 {
+            break;
+        }
+    }
+
+    outage.begin();
+    // Live viewing goes on.
+    rec.send(&frame(11, &events[10..])).await;
+    assert_eq!(
+        seqs(&viewer.events(10).await.0),
+        (11..=20).collect::<Vec<_>>()
+    );
+    // The list answers within a few seconds, from memory, and says so.
+    let asked = Instant::now();
+    let (status, list) = hub.get("/api/sessions").await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["partial"], true);
+    assert_eq!(list["sessions"][0]["id"], id.as_str());
+
+    outage.end();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if rec.recv_type("ack").await["durable_seq"] == 20 {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("everything acknowledged once the database is back");
+    assert_eq!(seqs(&hub.stored(&id).await), (1..=20).collect::<Vec<_>>());
+    let (_, list) = hub.get("/api/sessions").await;
+    assert_eq!(list["partial"], false);
+}
