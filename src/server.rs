@@ -8,6 +8,7 @@ use actix_web::{dev::ServerHandle, middleware, web::Data, App, HttpServer};
 
 use crate::{
     api::{self, AppState},
+    auth,
     config::Config,
     db::{self, Store},
     error::{Error, Result},
@@ -41,12 +42,22 @@ pub async fn run(cfg: Config) -> Result<Server> {
     let pool_size = cfg.db_pool_size;
     let pool = actix_web::web::block(move || db::connect(&url, pool_size)).await??;
     let store = Store::new(pool);
+    let boot = cfg.clone();
+    if let Some(password) = store.run(move |c| auth::bootstrap_admin(c, &boot)).await? {
+        // Printed once, to the terminal only: the log never carries it.
+        eprintln!(
+            "\nCreated the administrator `{}` with the password: {password}\n\
+             Sign in at /login and change it with `streamdom user passwd {}`.\n",
+            cfg.admin_user, cfg.admin_user
+        );
+    }
     let writer = Writer::new(store.clone(), cfg.clone()).start();
     let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
     let state = Data::new(AppState {
         cfg: cfg.clone(),
         store,
         registry: registry.clone(),
+        sign_ins: Default::default(),
     });
     let mut http = HttpServer::new(move || {
         App::new()
