@@ -281,3 +281,59 @@ async fn the_first_administrator_is_created_once(b: Backend) {
     assert_eq!(hub.call("GET", "/api/me", &creds, None).await.0, 200);
 }
 both!(the_first_administrator_is_created_once);
+
+/// `streamdom user …` against the hub's database, with the password on stdin.
+async fn cli(hub: &Hub, args: &[&str], stdin: &str) -> bool {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_streamdom"));
+    cmd.args(["user", "--database-url", &hub.db.url])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let input = stdin.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait().unwrap().success()
+    })
+    .await
+    .unwrap()
+}
+
+async fn the_user_command_adds_changes_and_removes_users(b: Backend) {
+    let hub = Hub::start(b).await;
+    assert!(
+        cli(
+            &hub,
+            &["add", "carl", "--role", "member"],
+            "carl-password-1\n"
+        )
+        .await
+    );
+    assert!(
+        !cli(&hub, &["add", "carl"], "whatever-password\n").await,
+        "taken"
+    );
+    assert!(!cli(&hub, &["add", "dora"], "short\n").await, "too short");
+    let carl = hub.sign_in("carl", "carl-password-1").await.unwrap();
+    assert_eq!(
+        hub.call("GET", "/api/me", &carl, None).await.1["role"],
+        "member"
+    );
+    assert!(cli(&hub, &["passwd", "carl"], "carl-password-2\n").await);
+    // A new password ends the sign-ins made with the old one.
+    assert_eq!(hub.call("GET", "/api/me", &carl, None).await.0, 401);
+    assert!(hub.sign_in("carl", "carl-password-1").await.is_err());
+    let carl = hub.sign_in("carl", "carl-password-2").await.unwrap();
+    assert!(cli(&hub, &["remove", "carl"], "").await);
+    assert_eq!(hub.call("GET", "/api/me", &carl, None).await.0, 401);
+    assert!(hub.sign_in("carl", "carl-password-2").await.is_err());
+    assert!(!cli(&hub, &["remove", "carl"], "").await, "already gone");
+}
+both!(the_user_command_adds_changes_and_removes_users);
