@@ -21,6 +21,14 @@ use crate::{
 /// actor is only polled when the socket can take more.
 const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Every response's policy: scripts only from the hub (none inline, none from a recorded page,
+/// whose replay iframe inherits this policy), no framing of the dashboard. Recorded pages' own
+/// styles, images and fonts must load for a faithful replay.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src * data: blob:; font-src * data:; \
+     media-src * data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
 /// How long a stop waits for the writer to store what was accepted.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -65,6 +73,13 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .app_data(api::query_config())
             .app_data(api::path_config())
             .wrap(middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
             .configure(api::routes)
             .default_service(actix_web::web::to(api::not_found))
     })

@@ -337,3 +337,17 @@ async fn the_user_command_adds_changes_and_removes_users(b: Backend) {
     assert!(!cli(&hub, &["remove", "carl"], "").await, "already gone");
 }
 both!(the_user_command_adds_changes_and_removes_users);
+
+async fn responses_carry_the_security_headers(b: Backend) {
+    let hub = Hub::start(b).await;
+    for path in ["/login", "/", "/api/sessions", "/sessions/x"] {
+        let (_, _, h) = hub.call("GET", path, &hub.admin, None).await;
+        let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(h.get("referrer-policy").unwrap(), "same-origin");
+    }
+}
+both!(responses_carry_the_security_headers);
