@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
-import { Hub, launchBrowser, replayText, waitFor } from '../tests/browser/harness.mjs';
+import { Hub, launchBrowser, replayText, signIn, waitFor } from '../tests/browser/harness.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -110,6 +110,8 @@ const site = createServer((req, res) => {
 await new Promise((r) => site.listen(0, '127.0.0.1', r));
 const siteUrl = `http://127.0.0.1:${site.address().port}`;
 const browser = await launchBrowser();
+// Signs in to a hub this script started; for one given with --hub, set STREAMDOM_ADMIN_PASSWORD to its password.
+await signIn(browser, hub ?? { url: hubUrl });
 try {
   for (const [name, path] of [['small page', '/small'], [`large page (${(large.length / 1e6).toFixed(2)} MB of HTML)`, '/large']]) {
     const r = await run(browser, siteUrl, hubUrl, path);

@@ -1,6 +1,6 @@
 //! HTTP routes: the JSON API, the WebSocket upgrades, the embedded dashboard and recorder.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix::Addr;
 use actix_web::{
@@ -14,7 +14,9 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::{
+    access::{self, SignedIn},
     assets,
+    auth::limiter::SignInLimiter,
     config::Config,
     db::{
         sessions::{self, ListQuery},
@@ -42,6 +44,8 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub store: Store,
     pub registry: Addr<Registry>,
+    /// Failed sign-ins per account and address (in memory).
+    pub sign_ins: Mutex<SignInLimiter>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -65,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ws/record/{id}", web::get().to(record))
         .route("/ws/watch/{id}", web::get().to(watch))
         .route("/ws/sessions", web::get().to(feed));
+    access::routes(cfg);
     assets::routes(cfg);
 }
 
@@ -100,7 +105,11 @@ struct ListParams {
     cursor: Option<String>,
 }
 
-async fn list_sessions(state: Data<AppState>, q: Query<ListParams>) -> Result<HttpResponse> {
+async fn list_sessions(
+    state: Data<AppState>,
+    _: SignedIn,
+    q: Query<ListParams>,
+) -> Result<HttpResponse> {
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
     let query = ListQuery {
@@ -163,7 +172,7 @@ async fn session_info(state: &AppState, id: &Arc<str>) -> Result<SessionInfo> {
         .ok_or(Error::SessionNotFound)
 }
 
-async fn get_session(state: Data<AppState>, id: Path<String>) -> Result<HttpResponse> {
+async fn get_session(state: Data<AppState>, _: SignedIn, id: Path<String>) -> Result<HttpResponse> {
     let id = session_id(&id)?;
     Ok(HttpResponse::Ok().json(session_info(&state, &id).await?))
 }
@@ -180,6 +189,7 @@ struct EventParams {
 /// Streams the events as a JSON array, page by page from the database, then the buffer.
 async fn get_events(
     state: Data<AppState>,
+    _: SignedIn,
     id: Path<String>,
     q: Query<EventParams>,
 ) -> Result<HttpResponse> {
@@ -334,13 +344,17 @@ fn parse_from(raw: Option<&str>) -> Result<StartFrom> {
     }
 }
 
+/// Viewer sockets are refused before the upgrade without a sign-in (401) or from another
+/// site's page (403 `origin_not_allowed`: cross-site WebSocket hijacking).
 async fn watch(
     state: Data<AppState>,
     req: HttpRequest,
+    _: SignedIn,
     id: Path<String>,
     q: Query<WatchParams>,
     stream: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
+    access::check_origin(&req, &state.cfg)?;
     let id = session_id(&id)?;
     let from = parse_from(q.from.as_deref())?;
     let source = source::locate(&state.registry, &state.store, &id).await?;
@@ -354,7 +368,9 @@ async fn watch(
 async fn feed(
     state: Data<AppState>,
     req: HttpRequest,
+    _: SignedIn,
     stream: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
+    access::check_origin(&req, &state.cfg)?;
     actix_ws::start(FeedSocket::new(state.registry.clone()), &req, stream)
 }

@@ -1,6 +1,10 @@
 //! Configuration: one struct, read from command-line flags or the environment.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::Args;
 
@@ -72,6 +76,42 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "STREAMDOM_WORKERS")]
     pub workers: Option<usize>,
+
+    /// The URL users reach the dashboard at, e.g. `https://replay.example.com` behind a TLS
+    /// proxy: its origin is the only one allowed on viewer sockets and state-changing requests,
+    /// and `https` makes the sign-in cookie `Secure`. Default: the request's own `Host`.
+    #[arg(long, env = "STREAMDOM_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
+    /// Addresses of reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are
+    /// believed (comma-separated); from anyone else those headers are ignored.
+    #[arg(long, env = "STREAMDOM_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// Name of the administrator a fresh install creates.
+    #[arg(long, env = "STREAMDOM_ADMIN_USER", default_value = "admin")]
+    pub admin_user: String,
+
+    /// Password of that administrator; without it a random one is printed once to stderr.
+    #[arg(long, env = "STREAMDOM_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Hours a sign-in lasts before the user must sign in again.
+    #[arg(long, env = "STREAMDOM_SIGN_IN_HOURS", default_value_t = 168)]
+    pub sign_in_hours: u64,
+}
+
+/// `--public-url` is an absolute http(s) URL; kept without its trailing slash.
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("--public-url must start with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err("--public-url must be like https://replay.example.com".into());
+    }
+    Ok(url.to_owned())
 }
 
 impl Config {
@@ -81,6 +121,20 @@ impl Config {
 
     pub fn flush_interval(&self) -> Duration {
         Duration::from_millis(self.flush_interval_ms.max(1))
+    }
+
+    pub fn sign_in_ttl(&self) -> Duration {
+        Duration::from_secs(self.sign_in_hours.max(1) * 3600)
+    }
+
+    /// `scheme://host[:port]` of `--public-url`.
+    pub fn public_origin(&self) -> Option<&str> {
+        let url = self.public_url.as_deref()?;
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        Some(match url[after_scheme..].find('/') {
+            Some(i) => &url[..after_scheme + i],
+            None => url,
+        })
     }
 
     /// The database URL actually used: the explicit one, or the SQLite file in the data dir.

@@ -33,6 +33,16 @@ pub enum Error {
     SessionClosing,
     #[error("this viewer fell too far behind; reconnect to continue from the latest snapshot")]
     ViewerTooSlow,
+    #[error("sign in first (a session cookie or an API token)")]
+    Unauthorized,
+    #[error("not allowed for this user")]
+    Forbidden,
+    #[error("missing or wrong CSRF token; reload the page")]
+    CsrfRejected,
+    #[error("requests from this origin are not allowed")]
+    OriginNotAllowed,
+    #[error("too many requests; retry later")]
+    RateLimited,
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
     #[error("database pool error: {0}")]
@@ -59,6 +69,11 @@ impl Error {
             Error::ShuttingDown => "shutting_down",
             Error::SessionClosing => "session_closing",
             Error::ViewerTooSlow => "viewer_too_slow",
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden => "forbidden",
+            Error::CsrfRejected => "csrf_rejected",
+            Error::OriginNotAllowed => "origin_not_allowed",
+            Error::RateLimited => "rate_limited",
             Error::Database(_) | Error::Pool(_) | Error::Migration(_) | Error::Internal(_) => {
                 "internal"
             }
@@ -75,6 +90,11 @@ impl Error {
             Error::FrameTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RecorderConflict => StatusCode::CONFLICT,
             Error::RecorderReplaced => StatusCode::GONE,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden | Error::CsrfRejected | Error::OriginNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
+            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Overloaded | Error::ShuttingDown | Error::SessionClosing => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -111,6 +131,11 @@ impl Error {
             Error::ShuttingDown,
             Error::SessionClosing,
             Error::ViewerTooSlow,
+            Error::Unauthorized,
+            Error::Forbidden,
+            Error::CsrfRejected,
+            Error::OriginNotAllowed,
+            Error::RateLimited,
             Error::Internal(String::new()),
         ]
     }

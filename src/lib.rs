@@ -4,7 +4,9 @@
 //! Layers, each importing only those below it (checked by `tests/layering.rs`):
 //!
 //! - `server`: starts and stops everything, wired together.
-//! - `api`: HTTP routes, the upgrades to sockets, the embedded dashboard (`assets`).
+//! - `api`: HTTP routes, the upgrades to sockets, the embedded dashboard (`assets`), sign-in
+//!   over HTTP (`access`: cookies, tokens, Origin and CSRF checks, login and logout).
+//! - `auth`: users, sign-ins and API tokens, passwords (Argon2id) and the sign-in limiter.
 //! - `ws`: the socket actors: recorder, viewer and session-list feed.
 //! - `source`: where a viewer's or reader's events come from (active or stored), page by page.
 //! - `registry`: session id → session actor, and the feed of session-list changes.
@@ -16,8 +18,10 @@
 //! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
 //! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`, `error`,
 //!   `config`.
+pub mod access;
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod chunk;
 pub mod config;
 pub mod db;

@@ -1,8 +1,15 @@
-//! The `streamdom` binary: `streamdom serve` runs the hub. (The load tool is its own binary,
-//! `streamdom-bench`, in bench/load.)
+//! The `streamdom` binary: `streamdom serve` runs the hub, `streamdom user …` manages who may
+//! sign in. (The load tool is its own binary, `streamdom-bench`, in bench/load.)
+
+use std::io::{BufRead, IsTerminal};
 
 use clap::{Parser, Subcommand};
-use streamdom::config::Config;
+use streamdom::{
+    auth::{self, Role},
+    config::Config,
+    db,
+    error::{Error, Result},
+};
 
 #[derive(Parser)]
 #[command(
@@ -18,6 +25,28 @@ struct Cli {
 enum Command {
     /// Run the hub: recorder and viewer sockets, the API and the dashboard.
     Serve(Config),
+    /// Manage dashboard users (in the database the hub with the same settings uses).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        #[command(flatten)]
+        cfg: Config,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user; the password is read from the first line of stdin.
+    Add {
+        username: String,
+        /// `admin` (manages users and projects) or `member`.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    /// Set a user's password (read from stdin) and end their sign-ins.
+    Passwd { username: String },
+    /// Remove a user, their sign-ins and their API tokens.
+    Remove { username: String },
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +57,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(cfg) => actix_web::rt::System::new().block_on(serve(cfg)),
+        Command::User { action, cfg } => user(action, &cfg),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -44,6 +74,52 @@ async fn serve(cfg: Config) -> streamdom::error::Result<()> {
     wait_for_signal().await;
     log::info!("shutting down");
     server.stop().await
+}
+
+/// Runs a `user` command straight on the database, through the hub's own queries.
+fn user(action: UserAction, cfg: &Config) -> Result<()> {
+    let pool = db::connect(&cfg.resolved_database_url(), 2)?;
+    let mut conn = pool.get()?;
+    match action {
+        UserAction::Add { username, role } => {
+            let role = Role::parse(&role)?;
+            let password = read_password()?;
+            if !auth::add_user(&mut conn, &username, &password, role)? {
+                return Err(Error::InvalidQuery(format!(
+                    "user {username} already exists"
+                )));
+            }
+            eprintln!("added {} {username}", role.as_str());
+        }
+        UserAction::Passwd { username } => {
+            let password = read_password()?;
+            if !auth::set_password(&mut conn, &username, &password)? {
+                return Err(Error::NotFound);
+            }
+            eprintln!("changed the password of {username}; their sign-ins are ended");
+        }
+        UserAction::Remove { username } => {
+            if !db::users::remove(&mut conn, &username)? {
+                return Err(Error::NotFound);
+            }
+            eprintln!("removed {username}");
+        }
+    }
+    Ok(())
+}
+
+/// The first line of stdin (the terminal echoes it: pipe it in from a secret store instead).
+fn read_password() -> Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::internal(format!("reading the password: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn wait_for_signal() {

@@ -8,12 +8,21 @@ use actix_web::{dev::ServerHandle, middleware, web::Data, App, HttpServer};
 
 use crate::{
     api::{self, AppState},
+    auth,
     config::Config,
     db::{self, Store},
     error::{Error, Result},
     registry::{CloseAll, Registry, Shutdown},
     writer::{Drain, Writer},
 };
+
+/// Every response's policy: scripts only from the hub (none inline, none from a recorded page,
+/// whose replay iframe inherits this policy), no framing of the dashboard. Recorded pages' own
+/// styles, images and fonts must load for a faithful replay.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src * data: blob:; font-src * data:; \
+     media-src * data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
 
 /// How long a stop waits for the writer to store what was accepted.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -38,12 +47,22 @@ pub async fn run(cfg: Config) -> Result<Server> {
     let pool_size = cfg.db_pool_size;
     let pool = actix_web::web::block(move || db::connect(&url, pool_size)).await??;
     let store = Store::new(pool);
+    let boot = cfg.clone();
+    if let Some(password) = store.run(move |c| auth::bootstrap_admin(c, &boot)).await? {
+        // Printed once, to the terminal only: the log never carries it.
+        eprintln!(
+            "\nCreated the administrator `{}` with the password: {password}\n\
+             Sign in at /login and change it with `streamdom user passwd {}`.\n",
+            cfg.admin_user, cfg.admin_user
+        );
+    }
     let writer = Writer::new(store.clone(), cfg.clone()).start();
     let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
     let state = Data::new(AppState {
         cfg: cfg.clone(),
         store,
         registry: registry.clone(),
+        sign_ins: Default::default(),
     });
     // A peer that stops reading is dropped by the kernel (see `Config::tcp_user_timeout_secs`).
     let tcp_user_timeout = (cfg.tcp_user_timeout_secs > 0)
@@ -54,6 +73,13 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .app_data(api::query_config())
             .app_data(api::path_config())
             .wrap(middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
             .configure(api::routes)
             .default_service(actix_web::web::to(api::not_found))
     })

@@ -2,6 +2,7 @@
 
 import type { HubToFeed, SessionInfo } from '@streamdom/recorder/protocol';
 import { ReconnectingSocket } from '@streamdom/recorder/reconnect';
+import { initAccount, toLogin } from './account';
 import { el, fmtDuration, fmtTime, sessionDuration, wsUrl } from './common';
 
 // Rows have a fixed height so the visible range is plain arithmetic, whatever the list's length.
@@ -82,6 +83,7 @@ async function loadAll(): Promise<void> {
   let cursor: string | null = null;
   for (let page = 0; page < MAX_PAGES; page++) {
     const res = await fetch(`/api/sessions?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (res.status === 401) return toLogin();
     if (!res.ok) throw new Error(`GET /api/sessions: ${res.status}`);
     const body = (await res.json()) as { sessions: SessionInfo[]; next_cursor: string | null };
     body.sessions.forEach(upsert);
@@ -91,6 +93,7 @@ async function loadAll(): Promise<void> {
   }
 }
 
+initAccount();
 viewport.addEventListener('scroll', scheduleDraw, { passive: true });
 addEventListener('resize', scheduleDraw);
 // Live sessions' durations keep growing.

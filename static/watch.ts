@@ -4,6 +4,7 @@
 
 import type { HubToViewer, ViewerToHub } from '@streamdom/recorder/protocol';
 import { ReconnectingSocket } from '@streamdom/recorder/reconnect';
+import { initAccount } from './account';
 import { wsUrl } from './common';
 import { LiveTiming } from './watch/live';
 import { Player } from './watch/player';
@@ -36,6 +37,7 @@ const browserTransport: Transport = {
   },
 };
 
+initAccount();
 const view = new View(sessionId);
 const status = (text: string) => view.setStatus(text);
 const changed = () => view.render();

@@ -8,7 +8,8 @@ use std::path::Path;
 /// share the bottom level.
 const LAYERS: &[&[&str]] = &[
     &["server"],
-    &["api", "assets"],
+    &["api", "assets", "access"],
+    &["auth"],
     &["ws"],
     &["source"],
     &["registry"],

@@ -56,8 +56,9 @@ async fn during_a_database_outage_live_goes_on_the_list_answers_and_nothing_is_l
     let mut cfg = streamdom::config::Config::with_defaults("127.0.0.1:0".parse().unwrap(), url);
     cfg.db_pool_size = 4;
     cfg.workers = Some(2);
+    cfg.admin_password = Some(ADMIN_PASSWORD.to_owned());
     let server = streamdom::server::run(cfg).await.expect("hub starts");
-    let hub = Hub::attach(server);
+    let hub = Hub::attach(server).await;
 
     let id = unique_id("outage");
     let events = page(1_000, 18); // 20 events

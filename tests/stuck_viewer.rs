@@ -25,13 +25,14 @@ fn rss_bytes() -> usize {
 
 /// A viewer socket that completes the upgrade and then never reads again, with a small
 /// receive buffer so that its TCP window closes quickly.
-fn stuck_viewer(addr: SocketAddr, id: &str) -> socket2::Socket {
+fn stuck_viewer(addr: SocketAddr, id: &str, session: &str) -> socket2::Socket {
     use socket2::{Domain, Socket, Type};
     let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     sock.set_recv_buffer_size(64 * 1024).unwrap();
     sock.connect(&addr.into()).unwrap();
     let req = format!(
         "GET /ws/watch/{id} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Cookie: streamdom_session={session}\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
     sock.send(req.as_bytes()).unwrap();
@@ -56,7 +57,8 @@ async fn run(backend: Backend) {
     healthy.recv_type("live").await;
     // Blocking socket calls run off this thread, which also runs the hub's registry and writer.
     let key = id.clone();
-    let stuck = tokio::task::spawn_blocking(move || stuck_viewer(addr, &key))
+    let session = hub.admin.session.clone().unwrap();
+    let stuck = tokio::task::spawn_blocking(move || stuck_viewer(addr, &key, &session))
         .await
         .unwrap();
     let before = rss_bytes();

@@ -25,12 +25,12 @@ fn refuse(hub: &Hub, backend: Backend, pattern: &str) {
              CREATE TRIGGER refuse BEFORE INSERT ON event_chunks FOR EACH ROW EXECUTE FUNCTION refuse();"
         ),
     };
-    hub.db.execute(&sql);
+    hub.db.batch(&sql);
 }
 
 /// Lifts `refuse`.
 fn lift(hub: &Hub, backend: Backend) {
-    hub.db.execute(match backend {
+    hub.db.batch(match backend {
         Backend::Sqlite => "DROP TRIGGER refuse;",
         Backend::Postgres => "DROP TRIGGER refuse ON event_chunks; DROP FUNCTION refuse();",
     });

@@ -1,12 +1,16 @@
 //! The database: one connection type over SQLite and PostgreSQL, picked by the URL, its
 //! r2d2 pool, and the embedded migrations run at start. Queries live beside their table
-//! (`sessions`, `chunks`); async code reaches them through [`Store`].
+//! (`sessions`, `chunks`, `users`, `user_sessions`, `api_tokens`); async code reaches them
+//! through [`Store`].
 
+pub mod api_tokens;
 pub mod chunks;
 pub mod schema;
 pub mod scratch;
 pub mod sessions;
 mod store;
+pub mod user_sessions;
+pub mod users;
 
 pub use store::Store;
 

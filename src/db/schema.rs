@@ -32,5 +32,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (username) {
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_sessions (token_hash) {
+        token_hash -> Text,
+        username -> Text,
+        csrf -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        username -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(event_chunks -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(sessions, event_chunks);
+diesel::joinable!(user_sessions -> users (username));
+diesel::joinable!(api_tokens -> users (username));
+diesel::allow_tables_to_appear_in_same_query!(
+    sessions,
+    event_chunks,
+    users,
+    user_sessions,
+    api_tokens
+);

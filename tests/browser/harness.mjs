@@ -15,6 +15,8 @@ const root = resolve(here, '../..');
 export const CHROMIUM = process.env.STREAMDOM_CHROMIUM ?? '/usr/bin/chromium';
 const BIN = resolve(root, process.env.STREAMDOM_BIN ?? 'target/debug/streamdom');
 const VERBOSE = !!process.env.STREAMDOM_TEST_VERBOSE;
+/** The administrator every test hub starts with. */
+export const ADMIN = { username: process.env.STREAMDOM_ADMIN_USER ?? 'admin', password: process.env.STREAMDOM_ADMIN_PASSWORD ?? 'browser-test-password' };
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +65,8 @@ export class Hub {
 
   async start() {
     const args = ['serve', '--bind', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--idle-timeout-secs', '2', ...this.extraArgs];
-    const proc = spawn(BIN, args, { env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,actix_server=warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,actix_server=warn', STREAMDOM_ADMIN_USER: ADMIN.username, STREAMDOM_ADMIN_PASSWORD: ADMIN.password };
+    const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const keep = (chunk) => {
       const text = chunk.toString();
@@ -106,8 +109,20 @@ export class Hub {
     await rm(this.dataDir, { recursive: true, force: true });
   }
 
+  /** Signs in through the login form (once; the sign-in is server-side and survives restarts). */
+  async cookie() {
+    if (this.sessionCookie) return this.sessionCookie;
+    const body = new URLSearchParams(ADMIN);
+    const res = await fetch(`${this.url}/login`, { method: 'POST', body, redirect: 'manual' });
+    const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('streamdom_session='));
+    if (res.status !== 303 || !cookie) throw new Error(`sign-in failed: ${res.status} ${res.headers.get('location')}`);
+    this.sessionCookie = cookie;
+    return cookie;
+  }
+
+  /** GET an API path as the signed-in administrator. */
   async json(path) {
-    const res = await fetch(`${this.url}${path}`);
+    const res = await fetch(`${this.url}${path}`, { headers: { cookie: await this.cookie() } });
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
     return res.json();
   }
@@ -167,11 +182,22 @@ export async function launchBrowser() {
   };
 }
 
-/** Everything a test file needs, started together and torn down in reverse order. */
+/** Signs the browser in to the dashboard through the login page, as a person would. */
+export async function signIn(browser, hub) {
+  const page = await browser.newPage();
+  await page.goto(`${hub.url}/login`);
+  await page.fill('input[name="username"]', ADMIN.username);
+  await page.fill('input[name="password"]', ADMIN.password);
+  await Promise.all([page.waitForURL(`${hub.url}/`), page.click('button[type="submit"]')]);
+  await page.close();
+}
+
+/** Everything a test file needs, started together and torn down in reverse order; the browser is signed in. */
 export async function setup() {
   const hub = await Hub.start();
   const site = await startSite(hub.url);
   const browser = await launchBrowser();
+  await signIn(browser, hub);
   return {
     hub,
     site,

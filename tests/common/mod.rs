@@ -80,8 +80,8 @@ impl TestDb {
 }
 
 impl TestDb {
-    /// Runs SQL straight on the test's database (to inject faults).
-    pub fn execute(&self, sql: &str) {
+    /// Runs several SQL statements straight on the test's database (to inject faults).
+    pub fn batch(&self, sql: &str) {
         use diesel::{connection::SimpleConnection, Connection};
         let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
         conn.batch_execute(sql).unwrap();
@@ -100,6 +100,20 @@ impl TestDb {
             .unwrap_or(0)
     }
 
+    /// Runs SQL straight on the database (to age rows, say).
+    pub fn execute(&self, sql: &str) -> usize {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        diesel::sql_query(sql).execute(&mut conn).unwrap()
+    }
+
+    /// Adds a user as `streamdom user add` does.
+    pub fn add_user(&self, name: &str, password: &str, role: streamdom::auth::Role) {
+        use diesel::Connection;
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        assert!(streamdom::auth::add_user(&mut conn, name, password, role).unwrap());
+    }
+
     /// How many chunk rows hold a session's events, read straight from the database.
     pub fn chunk_count(&self, id: &str) -> i64 {
         use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
@@ -113,6 +127,53 @@ impl TestDb {
     }
 }
 
+/// The administrator every test hub starts with (`STREAMDOM_ADMIN_PASSWORD`).
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// How a request proves who sends it; `Creds::default()` is an anonymous client.
+#[derive(Clone, Debug, Default)]
+pub struct Creds {
+    /// The sign-in cookie's value.
+    pub session: Option<String>,
+    /// The CSRF token of that sign-in, sent as `X-CSRF-Token` by `call`.
+    pub csrf: Option<String>,
+    /// An API token, sent as `Authorization: Bearer`.
+    pub bearer: Option<String>,
+    /// An `Origin` header, as a browser would send.
+    pub origin: Option<String>,
+}
+
+impl Creds {
+    pub fn bearer(token: &str) -> Creds {
+        Creds {
+            bearer: Some(token.to_owned()),
+            ..Creds::default()
+        }
+    }
+
+    fn apply(&self, mut req: awc::ClientRequest) -> awc::ClientRequest {
+        if let Some(s) = &self.session {
+            req = req.insert_header(("cookie", format!("streamdom_session={s}")));
+        }
+        if let Some(c) = &self.csrf {
+            req = req.insert_header(("x-csrf-token", c.as_str()));
+        }
+        if let Some(t) = &self.bearer {
+            req = req.insert_header(("authorization", format!("Bearer {t}")));
+        }
+        if let Some(o) = &self.origin {
+            req = req.insert_header(("origin", o.as_str()));
+        }
+        req
+    }
+}
+
+/// An HTTP client that shows redirects instead of following them.
+fn client() -> awc::Client {
+    awc::Client::builder().disable_redirects().finish()
+}
+
 pub struct Hub {
     pub db: TestDb,
     pub cfg: Config,
@@ -121,6 +182,9 @@ pub struct Hub {
     /// The resume token each session's recorder was given, presented again on reconnecting,
     /// as a real recorder does.
     tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// The administrator's sign-in, which `get`, `post` and `ws` use (tests read as a signed-in
+    /// user unless they say otherwise).
+    pub admin: Creds,
 }
 
 impl Hub {
@@ -133,30 +197,150 @@ impl Hub {
         let mut cfg = Config::with_defaults("127.0.0.1:0".parse().unwrap(), db.url.clone());
         cfg.db_pool_size = 4;
         cfg.workers = Some(2);
+        cfg.admin_password = Some(ADMIN_PASSWORD.to_owned());
         tweak(&mut cfg);
         let server = streamdom::server::run(cfg.clone())
             .await
             .expect("hub starts");
         let base = format!("127.0.0.1:{}", server.addr.port());
-        Hub {
+        let mut hub = Hub {
             db,
             cfg,
             server: Some(server),
             base,
             tokens: Default::default(),
-        }
+            admin: Creds::default(),
+        };
+        hub.admin = hub
+            .sign_in(ADMIN, ADMIN_PASSWORD)
+            .await
+            .expect("the administrator signs in");
+        hub
     }
 
-    /// A hub started by the test itself, on a database the test manages.
-    pub fn attach(server: Server) -> Hub {
+    /// A hub the test started itself (with `admin_password` = `ADMIN_PASSWORD`), on a database
+    /// the test manages.
+    pub async fn attach(server: Server) -> Hub {
         let base = format!("127.0.0.1:{}", server.addr.port());
         let cfg = Config::with_defaults(server.addr, String::new());
-        Hub {
+        let mut hub = Hub {
             db: TestDb::new(Backend::Sqlite),
             cfg,
             server: Some(server),
             base,
             tokens: Default::default(),
+            admin: Creds::default(),
+        };
+        hub.admin = hub
+            .sign_in(ADMIN, ADMIN_PASSWORD)
+            .await
+            .expect("the administrator signs in");
+        hub
+    }
+
+    /// Signs in through the login form; `Err(location)` when the hub sends the form back.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<Creds, String> {
+        self.sign_in_from(username, password, None).await
+    }
+
+    pub async fn sign_in_from(
+        &self,
+        username: &str,
+        password: &str,
+        origin: Option<&str>,
+    ) -> Result<Creds, String> {
+        let mut req = client()
+            .post(self.http("/login"))
+            .timeout(Duration::from_secs(30));
+        if let Some(o) = origin {
+            req = req.insert_header(("origin", o));
+        }
+        let res = req
+            .send_form(&[("username", username), ("password", password)])
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status().as_u16(),
+            303,
+            "the login answers with a redirect"
+        );
+        let location = res
+            .headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let mut creds = Creds::default();
+        for v in res.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap();
+            match pair.split_once('=') {
+                Some(("streamdom_session", val)) if !val.is_empty() => {
+                    creds.session = Some(val.to_owned())
+                }
+                Some(("streamdom_csrf", val)) if !val.is_empty() => {
+                    creds.csrf = Some(val.to_owned())
+                }
+                _ => {}
+            }
+        }
+        match creds.session {
+            Some(_) => Ok(creds),
+            None => Err(location),
+        }
+    }
+
+    /// Any request as `creds`: status, JSON body (or Null) and headers.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        creds: &Creds,
+        body: Option<Value>,
+    ) -> (u16, Value, awc::http::header::HeaderMap) {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = creds.apply(
+            client()
+                .request(method, self.http(path))
+                .timeout(Duration::from_secs(30)),
+        );
+        let mut res = match body {
+            Some(b) => req.send_json(&b).await.unwrap(),
+            None => req.send().await.unwrap(),
+        };
+        let bytes = res.body().limit(256 << 20).await.unwrap();
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            res.headers().clone(),
+        )
+    }
+
+    /// Opens a WebSocket as `creds`; `Err(status, body)` when the upgrade is refused.
+    pub async fn ws_as(&self, path: &str, creds: &Creds) -> Result<Ws, (u16, Value)> {
+        let mut req = awc::Client::new()
+            .ws(format!("ws://{}{}", self.base, path))
+            .max_frame_size(64 << 20);
+        if let Some(s) = &creds.session {
+            req = req.header("cookie", format!("streamdom_session={s}"));
+        }
+        if let Some(t) = &creds.bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(o) = &creds.origin {
+            req = req.origin(o.as_str());
+        }
+        match req.connect().await {
+            Ok((_, framed)) => Ok(Ws {
+                framed,
+                acking: false,
+            }),
+            Err(awc::error::WsClientError::InvalidResponseStatus(s)) => {
+                let (status, body, _) = self.call("GET", path, creds, None).await;
+                assert_eq!(status, s.as_u16());
+                Err((status, body))
+            }
+            Err(e) => panic!("ws connect {path}: {e}"),
         }
     }
 
@@ -181,17 +365,10 @@ impl Hub {
         format!("http://{}{}", self.base, path)
     }
 
+    /// A GET as the signed-in administrator.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut res = awc::Client::new()
-            .get(self.http(path))
-            .send()
-            .await
-            .unwrap();
-        let body = res.body().limit(256 << 20).await.unwrap();
-        (
-            res.status().as_u16(),
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        let (status, body, _) = self.call("GET", path, &self.admin, None).await;
+        (status, body)
     }
 
     pub async fn post(&self, path: &str, body: impl Into<Bytes>) -> (u16, Value) {
@@ -210,25 +387,10 @@ impl Hub {
         )
     }
 
-    /// Opens a WebSocket; `Err(status)` when the upgrade is refused.
+    /// Opens a WebSocket as the signed-in administrator; `Err(status)` when the upgrade is
+    /// refused.
     pub async fn ws(&self, path: &str) -> Result<Ws, (u16, Value)> {
-        match awc::Client::new()
-            .ws(format!("ws://{}{}", self.base, path))
-            .max_frame_size(64 << 20)
-            .connect()
-            .await
-        {
-            Ok((_, framed)) => Ok(Ws {
-                framed,
-                acking: false,
-            }),
-            Err(awc::error::WsClientError::InvalidResponseStatus(s)) => {
-                let (status, body) = self.get(path).await;
-                assert_eq!(status, s.as_u16());
-                Err((status, body))
-            }
-            Err(e) => panic!("ws connect {path}: {e}"),
-        }
+        self.ws_as(path, &self.admin).await
     }
 
     /// A recorder socket that has received its welcome; like a real recorder it presents the
