@@ -6,7 +6,7 @@
 //! sign-in's secret; `streamdom_csrf` (readable by the dashboard's scripts) holds the token it
 //! echoes in `X-CSRF-Token`, which the hub compares with the one it keeps for the sign-in.
 
-use std::{future::Future, net::IpAddr, pin::Pin};
+use std::{future::Future, net::IpAddr, pin::Pin, time::Instant};
 
 use actix_web::{
     cookie::{time::Duration as CookieDuration, Cookie, SameSite},
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     api::AppState,
     assets,
-    auth::{self, Principal, Via},
+    auth::{self, cache, Principal, Via},
     config::Config,
     db::api_tokens,
     error::{Error, Result},
@@ -63,12 +63,34 @@ async fn principal(req: &HttpRequest) -> Result<Principal> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let found = match (bearer, req.cookie(SESSION_COOKIE)) {
-        (Some(token), _) => auth::from_token(&state.store, token.trim()).await?,
-        (None, Some(cookie)) => auth::from_cookie(&state.store, cookie.value()).await?,
-        (None, None) => None,
+    let cookie = req.cookie(SESSION_COOKIE);
+    let (secret, is_token) = match (bearer, &cookie) {
+        (Some(token), _) => (token.trim(), true),
+        (None, Some(c)) => (c.value(), false),
+        (None, None) => return Err(Error::Unauthorized),
     };
-    found.ok_or(Error::Unauthorized)
+    let key = auth::digest(secret);
+    let now = Instant::now();
+    let found = if is_token {
+        auth::from_token(&state.store, secret).await
+    } else {
+        auth::from_cookie(&state.store, secret).await
+    };
+    match found {
+        Ok(Some(who)) => {
+            state.verified.put(key, who.clone(), now);
+            Ok(who)
+        }
+        Ok(None) => {
+            state.verified.remove(&key);
+            Err(Error::Unauthorized)
+        }
+        // The database cannot be asked: a sign-in verified shortly before still works.
+        Err(e) if e.status().is_server_error() => {
+            state.verified.get(&key, cache::OUTAGE_GRACE, now).ok_or(e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A signed-in user allowed to change state: a bearer token, or the cookie together with a
@@ -263,6 +285,7 @@ async fn login(state: Data<AppState>, req: HttpRequest, form: Form<LoginForm>) -
 async fn logout(state: Data<AppState>, req: HttpRequest, who: Changing) -> Result<HttpResponse> {
     if let Via::Cookie { token_hash, .. } = who.0.via {
         auth::sign_out(&state.store, token_hash).await?;
+        state.verified.clear();
     }
     let secure = over_https(&req, &state.cfg);
     let mut session = cookie(SESSION_COOKIE, String::new(), true, secure);
@@ -349,6 +372,7 @@ async fn revoke_token(
         .store
         .run(move |c| api_tokens::delete(c, &user, &id))
         .await?;
+    state.verified.clear();
     match found {
         true => Ok(HttpResponse::NoContent().finish()),
         false => Err(Error::NotFound),

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::{
     access::{self, SignedIn},
     assets,
-    auth::limiter::SignInLimiter,
+    auth::{cache::Verified, limiter::SignInLimiter},
     config::Config,
     db::{
         sessions::{self, ListQuery},
@@ -46,6 +46,8 @@ pub struct AppState {
     pub registry: Addr<Registry>,
     /// Failed sign-ins per account and address (in memory).
     pub sign_ins: Mutex<SignInLimiter>,
+    /// Sign-ins verified recently (in memory; see `auth::cache`).
+    pub verified: Verified,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -3,6 +3,7 @@
 //! cookies and tokens are random secrets the database keeps only as SHA-256 digests, so that a
 //! read of the database signs nobody in. Failed sign-ins are counted by `limiter`.
 
+pub mod cache;
 pub mod limiter;
 pub mod password;
 
@@ -161,7 +162,7 @@ pub async fn sign_in(
 pub async fn from_cookie(store: &Store, secret: &str) -> Result<Option<Principal>> {
     let token_hash = digest(secret);
     store
-        .run(move |c| {
+        .read(move |c| {
             Ok(
                 user_sessions::find_valid(c, &token_hash, now_ms())?.map(|(s, user)| {
                     let via = Via::Cookie {
@@ -182,7 +183,7 @@ pub async fn from_token(store: &Store, token: &str) -> Result<Option<Principal>>
     }
     let token_hash = digest(token);
     store
-        .run(move |c| {
+        .read(move |c| {
             Ok(api_tokens::find_user(c, &token_hash)?.map(|u| Principal::new(u, Via::Token)))
         })
         .await
