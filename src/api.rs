@@ -30,7 +30,7 @@ use crate::{
     registry::{ActiveSessions, Lookup, Open, Registry},
     session::{GetInfo, Ingest, StartFrom, WaitDurable},
     source,
-    ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer},
+    ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer, Assembler},
 };
 
 /// How long `POST …/events` waits for its events to become durable before answering anyway.
@@ -256,17 +256,24 @@ async fn post_events(
 ) -> Result<HttpResponse> {
     let id = session_id(&id)?;
     let limit = state.cfg.max_frame_bytes;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::InvalidFrame(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(Error::FrameTooLarge {
-                size: body.len() + chunk.len(),
-                limit,
-            });
+    // A body trickling in holds memory and a connection: it must arrive in full in time.
+    let read = async move {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| Error::InvalidFrame(e.to_string()))?;
+            if body.len() + chunk.len() > limit {
+                return Err(Error::FrameTooLarge {
+                    size: body.len() + chunk.len(),
+                    limit,
+                });
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
+        Ok(body)
+    };
+    let body = actix_web::rt::time::timeout(state.cfg.body_timeout(), read)
+        .await
+        .map_err(|_| Error::RequestTimeout)??;
     let text = std::str::from_utf8(&body).map_err(|_| Error::InvalidFrame("not UTF-8".into()))?;
     let ClientMessage::Events { events, .. } = parse_client_message(text, now_ms())? else {
         return Err(Error::InvalidFrame("expected an `events` frame".into()));
@@ -276,6 +283,7 @@ async fn post_events(
         .send(Open {
             id: id.clone(),
             user_agent: user_agent(&req),
+            address: access::client_ip(&req, &state.cfg),
             arbiter: actix::Arbiter::current(),
         })
         .await??;
@@ -315,12 +323,14 @@ async fn record(
         .send(Open {
             id: id.clone(),
             user_agent: user_agent(&req),
+            address: access::client_ip(&req, &state.cfg),
             arbiter: actix::Arbiter::current(),
         })
         .await
         .map_err(Error::from)??;
     let limit = state.cfg.max_frame_bytes;
-    let socket = RecorderSocket::new(id, session, limit, q.into_inner().resume);
+    let frames = Assembler::new(limit, state.cfg.body_timeout());
+    let socket = RecorderSocket::new(id, session, frames, q.into_inner().resume);
     actix_ws::WsResponseBuilder::new(socket, &req, stream)
         .frame_size(limit)
         .start()
@@ -361,7 +371,8 @@ async fn watch(
     let from = parse_from(q.from.as_deref())?;
     let source = source::locate(&state.registry, &state.store, &id).await?;
     let limit = state.cfg.max_frame_bytes;
-    let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), limit);
+    let frames = Assembler::new(limit, state.cfg.body_timeout());
+    let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), frames);
     actix_ws::WsResponseBuilder::new(socket, &req, stream)
         .frame_size(limit)
         .start()

@@ -69,6 +69,16 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_TCP_USER_TIMEOUT_SECS", default_value_t = 20)]
     pub tcp_user_timeout_secs: u64,
 
+    /// Seconds a request body or a fragmented WebSocket message may take to arrive in full;
+    /// past it the request gets 408 and the socket is closed with `request_timeout`.
+    #[arg(long, env = "STREAMDOM_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+
+    /// New sessions one address may start per second, in bursts of up to ten times that; past
+    /// it `rate_limited` (429). Reconnecting to an existing session is not counted.
+    #[arg(long, env = "STREAMDOM_NEW_SESSIONS_PER_SEC", default_value_t = 10.0)]
+    pub new_sessions_per_sec: f64,
+
     /// Database connections in the pool.
     #[arg(long, env = "STREAMDOM_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
@@ -117,6 +127,10 @@ fn parse_public_url(raw: &str) -> Result<String, String> {
 impl Config {
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs.max(1))
     }
 
     pub fn flush_interval(&self) -> Duration {

@@ -23,6 +23,8 @@ pub enum Error {
     FrameTooLarge { size: usize, limit: usize },
     #[error("another recorder is connected to this session")]
     RecorderConflict,
+    #[error("the request or message did not arrive in full in time")]
+    RequestTimeout,
     #[error("a newer connection of this recorder took over the session")]
     RecorderReplaced,
     #[error("the hub is overloaded for this session; retry later")]
@@ -64,6 +66,7 @@ impl Error {
             Error::InvalidQuery(_) => "invalid_query",
             Error::FrameTooLarge { .. } => "frame_too_large",
             Error::RecorderConflict => "recorder_conflict",
+            Error::RequestTimeout => "request_timeout",
             Error::RecorderReplaced => "recorder_replaced",
             Error::Overloaded => "overloaded",
             Error::ShuttingDown => "shutting_down",
@@ -86,7 +89,7 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::SessionNotFound | Error::NotFound => StatusCode::NOT_FOUND,
-            Error::ViewerTooSlow => StatusCode::REQUEST_TIMEOUT,
+            Error::ViewerTooSlow | Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::FrameTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RecorderConflict => StatusCode::CONFLICT,
             Error::RecorderReplaced => StatusCode::GONE,
@@ -127,6 +130,7 @@ impl Error {
             Error::FrameTooLarge { size: 0, limit: 0 },
             Error::RecorderConflict,
             Error::RecorderReplaced,
+            Error::RequestTimeout,
             Error::Overloaded,
             Error::ShuttingDown,
             Error::SessionClosing,

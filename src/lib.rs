@@ -17,7 +17,7 @@
 //!   small chunks merge. It tells sessions what is durable through a `Recipient`.
 //! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
 //! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`, `error`,
-//!   `config`.
+//!   `config`, `rate` (token buckets).
 pub mod access;
 pub mod api;
 pub mod assets;
@@ -28,6 +28,7 @@ pub mod db;
 pub mod error;
 pub mod event;
 pub mod protocol;
+pub mod rate;
 pub mod registry;
 pub mod server;
 pub mod session;

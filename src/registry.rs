@@ -11,12 +11,15 @@ use crate::{
     error::{Error, Result},
     event::now_ms,
     protocol::SessionInfo,
+    rate::Buckets,
     session::{budget::Budget, GetInfo, Lifecycle, Session, Stopping},
     writer::Writer,
 };
 
 pub struct Registry {
     cfg: Arc<Config>,
+    /// New sessions per client address.
+    new_sessions: Buckets<std::net::IpAddr>,
     budget: Arc<Budget>,
     store: Store,
     writer: Addr<Writer>,
@@ -32,6 +35,7 @@ pub struct Registry {
 impl Registry {
     pub fn new(cfg: Arc<Config>, store: Store, writer: Addr<Writer>) -> Self {
         Registry {
+            new_sessions: Buckets::new(cfg.new_sessions_per_sec, cfg.new_sessions_per_sec * 10.0),
             budget: Arc::new(Budget::new(cfg.memory_budget_bytes)),
             cfg,
             store,
@@ -82,6 +86,8 @@ impl Registry {
 pub struct Open {
     pub id: Arc<str>,
     pub user_agent: Option<String>,
+    /// The client's address: new sessions are rate-limited per address.
+    pub address: Option<std::net::IpAddr>,
     /// Where a new session actor runs: the recorder's own worker, so that its events reach the
     /// session without a thread hop and sessions spread over the workers instead of all
     /// sharing the registry's thread.
@@ -100,6 +106,11 @@ impl Handler<Open> for Registry {
         }
         if let Some(addr) = self.sessions.get(&msg.id).filter(|a| a.connected()) {
             return Ok(addr.clone());
+        }
+        if let Some(ip) = msg.address {
+            if !self.new_sessions.take(ip, std::time::Instant::now()) {
+                return Err(Error::RateLimited);
+            }
         }
         let session = Session::new(
             msg.id.clone(),

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["session"],
     &["writer"],
     &["db"],
-    &["protocol", "event", "chunk", "error", "config"],
+    &["protocol", "event", "chunk", "error", "config", "rate"],
 ];
 
 fn level(module: &str) -> Option<usize> {

@@ -48,6 +48,7 @@ export const CLOSE = {
   origin_not_allowed: 4403,
   not_found: 4404,
   session_not_found: 4404,
+  request_timeout: 4408,
   viewer_too_slow: 4408,
   recorder_conflict: 4409,
   recorder_replaced: 4410,

@@ -105,18 +105,42 @@ where
     None
 }
 
-/// Turns socket frames into whole messages, enforcing the size limit across fragments.
+/// Turns socket frames into whole messages, enforcing the size limit across fragments and the
+/// time a fragmented message may take to complete.
 pub struct Assembler {
     limit: usize,
+    timeout: Duration,
     partial: Option<(bool, BytesMut)>,
+    /// When the message being assembled began.
+    since: Option<Instant>,
 }
 
 impl Assembler {
-    pub fn new(limit: usize) -> Self {
+    pub fn new(limit: usize, timeout: Duration) -> Self {
         Assembler {
             limit,
+            timeout,
             partial: None,
+            since: None,
         }
+    }
+
+    /// Whether a fragmented message has been left incomplete past its time.
+    fn stalled(&self) -> bool {
+        self.since.is_some_and(|t| t.elapsed() > self.timeout)
+    }
+
+    /// Checks every second that no message stays half-sent past its time (a client that
+    /// trickles fragments holds memory), closing the socket with `request_timeout` if one does.
+    pub fn watch<A>(ctx: &mut WebsocketContext<A>, frames: fn(&A) -> &Assembler)
+    where
+        A: actix::Actor<Context = WebsocketContext<A>>,
+    {
+        ctx.run_interval(Duration::from_secs(1), move |act, ctx| {
+            if frames(act).stalled() {
+                close_with(ctx, &Error::RequestTimeout);
+            }
+        });
     }
 
     fn push(&mut self, frame: Result<ws::Message, ProtocolError>) -> Result<Incoming, Error> {
@@ -141,6 +165,7 @@ impl Assembler {
                     Item::Continue(b) => (false, b, false),
                     Item::Last(b) => (false, b, true),
                 };
+                self.since.get_or_insert_with(Instant::now);
                 let (text, buf) = self
                     .partial
                     .get_or_insert_with(|| (is_text, BytesMut::new()));
@@ -148,6 +173,7 @@ impl Assembler {
                 let size = buf.len() + data.len();
                 if size > self.limit {
                     self.partial = None;
+                    self.since = None;
                     return Err(Error::FrameTooLarge {
                         size,
                         limit: self.limit,
@@ -157,6 +183,7 @@ impl Assembler {
                 if !last {
                     return Ok(Incoming::Nothing);
                 }
+                self.since = None;
                 match self.partial.take() {
                     Some((true, buf)) => String::from_utf8(buf.to_vec())
                         .map(Incoming::Text)

@@ -28,7 +28,7 @@ impl RecorderSocket {
     pub fn new(
         id: Arc<str>,
         session: Addr<Session>,
-        max_frame_bytes: usize,
+        frames: Assembler,
         resume: Option<String>,
     ) -> Self {
         RecorderSocket {
@@ -37,7 +37,7 @@ impl RecorderSocket {
             conn: next_conn_id(),
             session,
             last_seen: Instant::now(),
-            frames: Assembler::new(max_frame_bytes),
+            frames,
         }
     }
 
@@ -85,6 +85,7 @@ impl Actor for RecorderSocket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         start_heartbeat(ctx, |a| a.last_seen);
+        Assembler::watch(ctx, |a| &a.frames);
         let attach = self.session.send(AttachRecorder {
             conn: self.conn,
             addr: ctx.address().recipient(),

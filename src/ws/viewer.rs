@@ -64,7 +64,7 @@ impl ViewerSocket {
         source: Located,
         from: StartFrom,
         store: Store,
-        max_frame_bytes: usize,
+        frames: Assembler,
     ) -> Self {
         let ended = matches!(source, Located::Stored { .. });
         ViewerSocket {
@@ -75,7 +75,7 @@ impl ViewerSocket {
             queued: Queued::default(),
             store,
             last_seen: Instant::now(),
-            frames: Assembler::new(max_frame_bytes),
+            frames,
             pages: None,
             reading: false,
             held: Vec::new(),
@@ -186,6 +186,7 @@ impl Actor for ViewerSocket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         start_heartbeat(ctx, |a| a.last_seen);
+        Assembler::watch(ctx, |a| &a.frames);
         let viewer = match self.source {
             Located::Active(_) => Some(ViewerHandle {
                 conn: self.conn,

@@ -443,6 +443,10 @@ impl Ws {
         self.framed.send(Message::Text(text.into())).await.unwrap();
     }
 
+    pub async fn send_message(&mut self, msg: Message) {
+        self.framed.send(msg).await.unwrap();
+    }
+
     pub async fn send_binary(&mut self, data: Vec<u8>) {
         self.framed
             .send(Message::Binary(data.into()))
