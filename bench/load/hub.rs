@@ -98,6 +98,9 @@ impl SpawnedHub {
         let mut child = Command::new(hub)
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--database-url", database_url])
+            // Every simulated visitor comes from 127.0.0.1: lift the per-address limit on new
+            // sessions (a later --hub-arg may set it again).
+            .args(["--new-sessions-per-sec", "1000000"])
             .args(extra)
             // The bench reads the bound address from the log; warnings still come through.
             .env("RUST_LOG", "warn,streamdom::server=info")
