@@ -5,12 +5,7 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
-
-/// An incremental event carrying `bytes` of payload, like a large DOM mutation.
-fn heavy(ts: i64, bytes: usize) -> Value {
-    json!({"type": 3, "timestamp": ts, "data": {"source": 0, "texts": [], "attributes": [], "removes": [], "adds": [{"parentId": 1, "nextId": null, "node": {"type": 3, "textContent": "x".repeat(bytes), "id": ts}}]}})
-}
+use serde_json::json;
 
 async fn stalled_viewer_does_not_delay_others_or_the_recorder(backend: Backend) {
     let hub = Hub::start(backend).await;

@@ -8,7 +8,6 @@ mod common;
 use std::{io::Read, net::SocketAddr, time::Duration};
 
 use common::*;
-use serde_json::{json, Value};
 
 const MIB: usize = 1024 * 1024;
 
@@ -40,10 +39,6 @@ fn stuck_viewer(addr: SocketAddr, id: &str, session: &str) -> socket2::Socket {
     (&sock).read_exact(&mut head).unwrap();
     assert_eq!(&head, b"HTTP/1.1 101", "the upgrade is accepted");
     sock
-}
-
-fn heavy(ts: i64, bytes: usize) -> Value {
-    json!({"type": 3, "timestamp": ts, "data": {"source": 0, "texts": [], "attributes": [], "removes": [], "adds": [{"parentId": 1, "nextId": null, "node": {"type": 3, "textContent": "x".repeat(bytes), "id": ts}}]}})
 }
 
 async fn run(backend: Backend) {

@@ -146,6 +146,18 @@ impl Session {
         self.row.as_ref().map(SessionRow::info)
     }
 
+    /// Whether the session takes new events and viewers: not while the hub stops, nor once its
+    /// end is being written.
+    fn taking_more(&self) -> Result<()> {
+        if self.draining {
+            Err(Error::ShuttingDown)
+        } else if self.state == State::Closing {
+            Err(Error::SessionClosing)
+        } else {
+            Ok(())
+        }
+    }
+
     fn received_seq(&self) -> u64 {
         self.backlog.as_ref().map_or(0, Backlog::received_seq)
     }
@@ -374,12 +386,7 @@ impl Handler<Ingest> for Session {
     type Result = Result<Ingested>;
 
     fn handle(&mut self, msg: Ingest, ctx: &mut Self::Context) -> Self::Result {
-        if self.draining {
-            return Err(Error::ShuttingDown);
-        }
-        if self.state == State::Closing {
-            return Err(Error::SessionClosing);
-        }
+        self.taking_more()?;
         if self.recorder.is_none() {
             // A beacon is activity too: the session stays open for another idle period.
             self.state = State::Active;
@@ -558,12 +565,7 @@ impl Handler<Subscribe> for Session {
     type Result = Result<Subscription>;
 
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
-        if self.draining {
-            return Err(Error::ShuttingDown);
-        }
-        if self.state == State::Closing {
-            return Err(Error::SessionClosing);
-        }
+        self.taking_more()?;
         let sub = self.subscription(msg.from)?;
         self.viewers.add(msg.viewer);
         Ok(sub)

@@ -202,29 +202,21 @@ impl Hub {
         let server = streamdom::server::run(cfg.clone())
             .await
             .expect("hub starts");
-        let base = format!("127.0.0.1:{}", server.addr.port());
-        let mut hub = Hub {
-            db,
-            cfg,
-            server: Some(server),
-            base,
-            tokens: Default::default(),
-            admin: Creds::default(),
-        };
-        hub.admin = hub
-            .sign_in(ADMIN, ADMIN_PASSWORD)
-            .await
-            .expect("the administrator signs in");
-        hub
+        Self::signed_in(db, cfg, server).await
     }
 
     /// A hub the test started itself (with `admin_password` = `ADMIN_PASSWORD`), on a database
     /// the test manages.
     pub async fn attach(server: Server) -> Hub {
-        let base = format!("127.0.0.1:{}", server.addr.port());
         let cfg = Config::with_defaults(server.addr, String::new());
+        Self::signed_in(TestDb::new(Backend::Sqlite), cfg, server).await
+    }
+
+    /// The test's handle on a running hub, signed in as the administrator.
+    async fn signed_in(db: TestDb, cfg: Config, server: Server) -> Hub {
+        let base = format!("127.0.0.1:{}", server.addr.port());
         let mut hub = Hub {
-            db: TestDb::new(Backend::Sqlite),
+            db,
             cfg,
             server: Some(server),
             base,
@@ -587,6 +579,11 @@ pub fn page(ts: i64, n: u64) -> Vec<Value> {
     let mut v = vec![meta(ts, "https://shop.example/"), full(ts + 1)];
     v.extend((0..n).map(|i| inc(ts + 10 * (i as i64 + 1), i)));
     v
+}
+
+/// An incremental event carrying `bytes` of payload, like a large DOM mutation.
+pub fn heavy(ts: i64, bytes: usize) -> Value {
+    json!({"type": 3, "timestamp": ts, "data": {"source": 0, "texts": [], "attributes": [], "removes": [], "adds": [{"parentId": 1, "nextId": null, "node": {"type": 3, "textContent": "x".repeat(bytes), "id": ts}}]}})
 }
 
 pub fn frame(seq: u64, events: &[Value]) -> Value {
