@@ -4,7 +4,8 @@
 //! Layers, each importing only those below it (checked by `tests/layering.rs`):
 //!
 //! - `server`: starts and stops everything, wired together.
-//! - `api`: HTTP routes, the upgrades to sockets, the embedded dashboard (`assets`).
+//! - `api`: HTTP routes, the upgrades to sockets, the embedded dashboard (`assets`), and the
+//!   operations endpoints (`ops`: liveness, readiness).
 //! - `ws`: the socket actors: recorder, viewer and session-list feed.
 //! - `source`: where a viewer's or reader's events come from (active or stored), page by page.
 //! - `registry`: session id → session actor, and the feed of session-list changes.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod event;
+pub mod ops;
 pub mod protocol;
 pub mod registry;
 pub mod server;

@@ -4,13 +4,14 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use actix::{Actor, Addr};
-use actix_web::{dev::ServerHandle, middleware, web::Data, App, HttpServer};
+use actix_web::{dev::ServerHandle, web::Data, App, HttpServer};
 
 use crate::{
     api::{self, AppState},
     config::Config,
     db::{self, Store},
     error::{Error, Result},
+    ops,
     registry::{Registry, Shutdown},
     writer::{Drain, Writer},
 };
@@ -53,7 +54,8 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .app_data(state.clone())
             .app_data(api::query_config())
             .app_data(api::path_config())
-            .wrap(middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+            .wrap(ops::quiet_logger())
+            .configure(ops::routes)
             .configure(api::routes)
             .default_service(actix_web::web::to(api::not_found))
     })

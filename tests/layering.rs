@@ -8,7 +8,7 @@ use std::path::Path;
 /// share the bottom level.
 const LAYERS: &[&[&str]] = &[
     &["server"],
-    &["api", "assets"],
+    &["api", "assets", "ops"],
     &["ws"],
     &["source"],
     &["registry"],

@@ -1,5 +1,9 @@
 //! The handle to the database that async code holds: it moves each query onto the blocking pool.
 
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+
 use super::{DbConn, DbPool};
 use crate::error::Result;
 /// Handle to the database that async code can clone freely.
@@ -24,6 +28,31 @@ impl Store {
             actix_web::web::block(move || {
                 let mut conn = pool.get()?;
                 f(&mut conn)
+            })
+            .await?
+        }
+    }
+
+    /// Checks that the database answers a query on the hub's schema, waiting at most `timeout`
+    /// for a connection. Runs on the blocking pool; `finished` runs when the blocking task ends
+    /// (which, with a database that hangs mid-query, can be after the caller stopped waiting).
+    pub fn ping(
+        &self,
+        timeout: Duration,
+        finished: impl FnOnce() + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<()>> + 'static {
+        let pool = self.pool.clone();
+        async move {
+            actix_web::web::block(move || {
+                let result = pool
+                    .get_timeout(timeout)
+                    .map_err(Into::into)
+                    .and_then(|mut c| {
+                        c.batch_execute("SELECT 1 FROM sessions LIMIT 1")
+                            .map_err(Into::into)
+                    });
+                finished();
+                result
             })
             .await?
         }

@@ -1,0 +1,93 @@
+//! Operations endpoints: liveness (`/livez`), readiness (`/readyz`, and `/healthz` as its
+//! alias). Liveness says only that the process answers; readiness asks the database through
+//! the pool, on the blocking pool and within `READY_TIMEOUT`, so a database that hangs makes
+//! the hub unready without ever blocking the runtime.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use actix_web::{
+    middleware::Logger,
+    web::{self, Data},
+    HttpResponse,
+};
+use serde_json::json;
+
+use crate::api::AppState;
+
+/// How long readiness waits for the database.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One database check at a time (per worker): with a database that hangs, probes must not pile
+/// up blocking threads, each stuck in a query. Cleared when the check's blocking task ends.
+#[derive(Default)]
+struct Checking(Arc<AtomicBool>);
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(Data::new(Checking::default()))
+        .route("/livez", web::get().to(livez))
+        .route("/readyz", web::get().to(readyz))
+        // Kept for monitors set up before /readyz existed: the same check.
+        .route("/healthz", web::get().to(readyz));
+}
+
+/// Paths probed every few seconds by orchestrators and scrapers stay out of the access log.
+const PROBES: &[&str] = &["/livez", "/readyz", "/healthz"];
+
+/// The access log: request line, status and time, without the probes.
+pub fn quiet_logger() -> Logger {
+    PROBES
+        .iter()
+        .fold(Logger::new("%r %s %Dms"), |l, p| l.exclude(*p))
+}
+
+async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn readyz(state: Data<AppState>, checking: Data<Checking>) -> HttpResponse {
+    match check_database(&state, &checking.0).await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok" })),
+        Err(reason) => HttpResponse::ServiceUnavailable().json(json!({
+            "status": "unavailable",
+            "reason": reason,
+        })),
+    }
+}
+
+/// `Err` carries a reason fit for clients; details go to the log.
+async fn check_database(state: &AppState, checking: &Arc<AtomicBool>) -> Result<(), String> {
+    if checking.swap(true, Ordering::AcqRel) {
+        return Err("database: the previous check has not answered yet".into());
+    }
+    let done = Done(checking.clone());
+    let ping = state.store.ping(READY_TIMEOUT, move || drop(done));
+    match actix_web::rt::time::timeout(READY_TIMEOUT, ping).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            log::warn!("readiness: database check failed: {e}");
+            Err("database: not reachable (see the hub's log)".into())
+        }
+        Err(_) => {
+            log::warn!("readiness: the database did not answer within {READY_TIMEOUT:?}");
+            Err(format!(
+                "database: no answer within {} s",
+                READY_TIMEOUT.as_secs()
+            ))
+        }
+    }
+}
+
+/// Clears the `Checking` flag when dropped, wherever the check ends.
+struct Done(Arc<AtomicBool>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
