@@ -1,5 +1,5 @@
-//! Operations endpoints: liveness (`/livez`), readiness (`/readyz`, and `/healthz` as its
-//! alias). Liveness says only that the process answers; readiness asks the database through
+//! Operations endpoints and HTTP basics: liveness (`/livez`), readiness (`/readyz`, and
+//! `/healthz` as its alias), `HEAD` wherever `GET` is served, the access log. Liveness says only that the process answers; readiness asks the database through
 //! the pool, on the blocking pool and within `READY_TIMEOUT`, so a database that hangs makes
 //! the hub unready without ever blocking the runtime.
 
@@ -12,7 +12,10 @@ use std::{
 };
 
 use actix_web::{
-    middleware::Logger,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::Method,
+    middleware::{Logger, Next},
     web::{self, Data},
     HttpResponse,
 };
@@ -44,6 +47,19 @@ pub fn quiet_logger() -> Logger {
     PROBES
         .iter()
         .fold(Logger::new("%r %s %Dms"), |l, p| l.exclude(*p))
+}
+
+/// `HEAD` is answered wherever `GET` is (API, pages, assets, the recorder bundle): the request
+/// is routed as the `GET` it mirrors, and the HTTP layer, which saw `HEAD` on the request line,
+/// sends the same status and headers (with the `Content-Length` of a sized body) and no body.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
 }
 
 async fn livez() -> HttpResponse {

@@ -175,3 +175,70 @@ async fn readiness_gives_up_on_a_silent_database_in_bounded_time_and_liveness_st
     .await;
     drop(db);
 }
+
+/// Sends one raw request and returns everything the hub sent back, up to its close.
+async fn raw(hub: &Hub, method: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(&hub.base).await.unwrap();
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut got))
+        .await
+        .expect("the hub closes after answering")
+        .unwrap();
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    response.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+async fn head_is_answered_wherever_get_is_without_a_body(backend: Backend) {
+    let hub = Hub::start(backend).await;
+    let id = unique_id("head");
+    let (rec, _) = hub.recorder(&id).await;
+    let mut rec = rec;
+    rec.send(&frame(1, &page(1_000, 3))).await;
+    rec.recv_type("ack").await;
+    let paths = [
+        "/".to_owned(),
+        format!("/sessions/{id}"),
+        "/streamdom.js".to_owned(),
+        "/streamdom.mjs".to_owned(),
+        "/assets/style.css".to_owned(),
+        "/assets/dashboard.js".to_owned(),
+        "/api/sessions".to_owned(),
+        format!("/api/sessions/{id}"),
+        format!("/api/sessions/{id}/events"),
+        "/api/sessions/unknown-session".to_owned(),
+        "/assets/missing.css".to_owned(),
+        "/no/such/page".to_owned(),
+        "/livez".to_owned(),
+        "/readyz".to_owned(),
+    ];
+    for path in &paths {
+        let get = raw(&hub, "GET", path).await;
+        let head = raw(&hub, "HEAD", path).await;
+        let status = |r: &str| r.lines().next().unwrap_or_default().to_owned();
+        assert_eq!(status(&head), status(&get), "HEAD {path}");
+        assert_eq!(
+            header(&head, "content-type"),
+            header(&get, "content-type"),
+            "HEAD {path}"
+        );
+        let (get_head, get_body) = get.split_once("\r\n\r\n").unwrap();
+        assert!(!get_body.is_empty(), "GET {path} has a body");
+        let (_, head_body) = head.split_once("\r\n\r\n").unwrap();
+        assert_eq!(head_body, "", "HEAD {path} sent a body");
+        // A sized body announces its length, as GET does; a streamed one has none to announce.
+        if let Some(len) = header(get_head, "content-length") {
+            assert_eq!(header(&head, "content-length"), Some(len), "HEAD {path}");
+        }
+    }
+    rec.close().await;
+}
+both!(head_is_answered_wherever_get_is_without_a_body);
