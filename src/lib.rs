@@ -16,7 +16,7 @@
 //!   small chunks merge. It tells sessions what is durable through a `Recipient`.
 //! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
 //! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`, `error`,
-//!   `config`.
+//!   `config`, `metrics` (process-wide counters for `/metrics`, bumped by one-line calls).
 pub mod api;
 pub mod assets;
 pub mod chunk;
@@ -24,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod event;
+pub mod metrics;
 pub mod ops;
 pub mod protocol;
 pub mod registry;

@@ -1,5 +1,6 @@
 //! Operations endpoints and HTTP basics: liveness (`/livez`), readiness (`/readyz`, and
-//! `/healthz` as its alias), `HEAD` wherever `GET` is served, the access log. Liveness says only that the process answers; readiness asks the database through
+//! `/healthz` as its alias), Prometheus `/metrics` (counted in `metrics`), `HEAD` wherever `GET`
+//! is served, the access log. Liveness says only that the process answers; readiness asks the database through
 //! the pool, on the blocking pool and within `READY_TIMEOUT`, so a database that hangs makes
 //! the hub unready without ever blocking the runtime.
 
@@ -21,7 +22,7 @@ use actix_web::{
 };
 use serde_json::json;
 
-use crate::api::AppState;
+use crate::{api::AppState, metrics};
 
 /// How long readiness waits for the database.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -36,11 +37,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/livez", web::get().to(livez))
         .route("/readyz", web::get().to(readyz))
         // Kept for monitors set up before /readyz existed: the same check.
-        .route("/healthz", web::get().to(readyz));
+        .route("/healthz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics_text));
 }
 
 /// Paths probed every few seconds by orchestrators and scrapers stay out of the access log.
-const PROBES: &[&str] = &["/livez", "/readyz", "/healthz"];
+const PROBES: &[&str] = &["/livez", "/readyz", "/healthz", "/metrics"];
 
 /// The access log: request line, status and time, without the probes.
 pub fn quiet_logger() -> Logger {
@@ -60,6 +62,26 @@ pub async fn head_as_get(
         req.head_mut().method = Method::GET;
     }
     next.call(req).await
+}
+
+/// Counts every response by status class (WebSocket upgrades are 1xx).
+pub async fn count_responses(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await;
+    let status = match &res {
+        Ok(res) => res.status(),
+        Err(e) => e.as_response_error().status_code(),
+    };
+    metrics::http_response(status.as_u16());
+    res
+}
+
+async fn metrics_text() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics::render())
 }
 
 async fn livez() -> HttpResponse {

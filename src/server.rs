@@ -56,6 +56,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .app_data(api::path_config())
             .wrap(actix_web::middleware::from_fn(ops::head_as_get))
             .wrap(ops::quiet_logger())
+            .wrap(actix_web::middleware::from_fn(ops::count_responses))
             .configure(ops::routes)
             .configure(api::routes)
             .default_service(actix_web::web::to(api::not_found))

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["session"],
     &["writer"],
     &["db"],
-    &["protocol", "event", "chunk", "error", "config"],
+    &["protocol", "event", "chunk", "error", "config", "metrics"],
 ];
 
 fn level(module: &str) -> Option<usize> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 
 use super::{DbConn, DbPool};
-use crate::error::Result;
+use crate::{error::Result, metrics};
 /// Handle to the database that async code can clone freely.
 #[derive(Clone)]
 pub struct Store {
@@ -25,11 +25,13 @@ impl Store {
     {
         let pool = self.pool.clone();
         async move {
-            actix_web::web::block(move || {
+            let result = actix_web::web::block(move || {
                 let mut conn = pool.get()?;
                 f(&mut conn)
             })
-            .await?
+            .await?;
+            metrics::database_result(&result);
+            result
         }
     }
 
@@ -52,6 +54,7 @@ impl Store {
                             .map_err(Into::into)
                     });
                 finished();
+                metrics::database_result(&result);
                 result
             })
             .await?
