@@ -59,6 +59,19 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "STREAMDOM_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Log lines as `text` or as `json` (one object a line: ts, level, target, message).
+    #[arg(long, env = "STREAMDOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// env_logger's `[2026-11-24T10:00:00Z INFO  streamdom::server] listening on …`.
+    Text,
+    /// `{"ts":"2026-11-24T10:00:00.000Z","level":"INFO","target":"streamdom::server","message":…}`.
+    Json,
 }
 
 impl Config {

@@ -141,3 +141,77 @@ async fn metrics_count_sessions_viewers_events_lag_refusals_and_errors(backend: 
     assert!(proc.stop().success());
 }
 both!(metrics_count_sessions_viewers_events_lag_refusals_and_errors);
+
+fn json_line(line: &str) -> serde_json::Map<String, serde_json::Value> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+    v.as_object().unwrap().clone()
+}
+
+#[actix_web::test]
+async fn a_dotenv_file_configures_the_hub_and_the_real_environment_wins() {
+    let (_dir, path) = workdir();
+    std::fs::write(
+        path.join(".env"),
+        "# settings for this hub\nSTREAMDOM_LOG_FORMAT=json\nDATABASE_URL=from-dotenv.db\n",
+    )
+    .unwrap();
+    let hub = HubProcess::start(&path, &[], &[]);
+    assert!(
+        path.join("from-dotenv.db").exists(),
+        "DATABASE_URL from .env"
+    );
+    awc::Client::new()
+        .get(hub.url("/api/sessions"))
+        .send()
+        .await
+        .unwrap();
+    hub.log.wait_for("GET /api/sessions", WAIT).unwrap();
+    assert!(hub.stop().success());
+
+    // Every line is a JSON object with exactly ts, level, target and message.
+    let (_dir2, path2) = workdir();
+    std::fs::copy(path.join(".env"), path2.join(".env")).unwrap();
+    let hub = HubProcess::start(&path2, &[], &[]);
+    let log = hub.log.clone();
+    assert!(hub.stop().success());
+    let lines = log.lines();
+    assert!(lines.len() >= 3, "{lines:#?}");
+    for line in &lines {
+        let obj = json_line(line);
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["level", "message", "target", "ts"], "{line}");
+        chrono::DateTime::parse_from_rfc3339(obj["ts"].as_str().unwrap()).unwrap();
+    }
+    assert!(lines.iter().any(|l| json_line(l)["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("listening on http://")));
+    assert!(lines.iter().any(|l| l.contains("read settings from")));
+
+    // A variable set in the environment is not overridden by .env.
+    let (_dir3, path3) = workdir();
+    std::fs::copy(path.join(".env"), path3.join(".env")).unwrap();
+    let hub = HubProcess::start(&path3, &[], &[("STREAMDOM_LOG_FORMAT", "text")]);
+    let line = hub.log.wait_for("listening on", WAIT).unwrap();
+    assert!(line.starts_with('[') && line.contains("INFO"), "{line}");
+    assert!(hub.stop().success());
+}
+
+#[test]
+fn a_malformed_dotenv_file_stops_the_hub_with_one_clear_line() {
+    let (_dir, path) = workdir();
+    std::fs::write(path.join(".env"), "STREAMDOM_BIND='unterminated\n").unwrap();
+    let (mut child, log) = spawn(command(&path, &["serve"], &[]));
+    let status = wait(&mut child, WAIT).expect("exits");
+    assert!(!status.success());
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let lines = log.lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("cannot read .env: the line of \"STREAMDOM_BIND\" is malformed"),
+        "{lines:#?}"
+    );
+    assert!(!lines[0].contains("unterminated"), "no values in logs");
+}

@@ -87,8 +87,9 @@ impl HubProcess {
             .split("http://")
             .nth(1)
             .unwrap()
-            .trim_end_matches(|c: char| !c.is_ascii_digit())
-            .to_owned();
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+            .collect();
         HubProcess { child, base, log }
     }
 
