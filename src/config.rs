@@ -52,6 +52,11 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_FLUSH_MAX_BYTES", default_value_t = 4 * MIB)]
     pub flush_max_bytes: usize,
 
+    /// Seconds to wait at start for a PostgreSQL server that does not answer yet (retried every
+    /// second, each attempt logged) before giving up with an error.
+    #[arg(long, env = "STREAMDOM_DB_CONNECT_TIMEOUT_SECS", default_value_t = 30)]
+    pub db_connect_timeout_secs: u64,
+
     /// Database connections in the pool.
     #[arg(long, env = "STREAMDOM_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
@@ -77,6 +82,10 @@ pub enum LogFormat {
 impl Config {
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn db_connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_connect_timeout_secs)
     }
 
     pub fn flush_interval(&self) -> Duration {

@@ -39,6 +39,9 @@ pub enum Error {
     Migration(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The hub cannot start (a port in use, a database out of reach): said in one line.
+    #[error("{0}")]
+    Startup(String),
 }
 
 impl Error {
@@ -56,9 +59,11 @@ impl Error {
             Error::ShuttingDown => "shutting_down",
             Error::SessionClosing => "session_closing",
             Error::ViewerTooSlow => "viewer_too_slow",
-            Error::Database(_) | Error::Pool(_) | Error::Migration(_) | Error::Internal(_) => {
-                "internal"
-            }
+            Error::Database(_)
+            | Error::Pool(_)
+            | Error::Migration(_)
+            | Error::Internal(_)
+            | Error::Startup(_) => "internal",
         }
     }
 
@@ -74,9 +79,11 @@ impl Error {
             Error::Overloaded | Error::ShuttingDown | Error::SessionClosing => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Error::Database(_) | Error::Pool(_) | Error::Migration(_) | Error::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Database(_)
+            | Error::Pool(_)
+            | Error::Migration(_)
+            | Error::Internal(_)
+            | Error::Startup(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Operations endpoints and HTTP basics: liveness (`/livez`), readiness (`/readyz`, and
 //! `/healthz` as its alias), Prometheus `/metrics` (counted in `metrics`), `HEAD` wherever `GET`
-//! is served, the access log. Liveness says only that the process answers; readiness asks the database through
+//! is served, the access log, and the listening socket (bound first, so that a port in use is
+//! one clear line). Liveness says only that the process answers; readiness asks the database through
 //! the pool, on the blocking pool and within `READY_TIMEOUT`, so a database that hangs makes
 //! the hub unready without ever blocking the runtime.
 
@@ -22,7 +23,11 @@ use actix_web::{
 };
 use serde_json::json;
 
-use crate::{api::AppState, metrics};
+use crate::{
+    api::AppState,
+    error::{Error, Result as HubResult},
+    metrics,
+};
 
 /// How long readiness waits for the database.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -39,6 +44,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // Kept for monitors set up before /readyz existed: the same check.
         .route("/healthz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics_text));
+}
+
+/// Connections waiting to be accepted, as actix-web's own `bind` asks for.
+const BACKLOG: i32 = 1024;
+
+/// The listening socket for `addr`; a port in use is an error that says what to do.
+pub fn listen(addr: std::net::SocketAddr) -> HubResult<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let fail = |e: std::io::Error| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " (another process, perhaps another hub, is using it: stop it or set another \
+                 address with --bind or STREAMDOM_BIND)"
+            }
+            _ => "",
+        };
+        Error::Startup(format!("cannot listen on {addr}: {e}{hint}"))
+    };
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(fail)?;
+    socket.set_reuse_address(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    socket.listen(BACKLOG).map_err(fail)?;
+    Ok(socket.into())
 }
 
 /// Paths probed every few seconds by orchestrators and scrapers stay out of the access log.

@@ -38,9 +38,10 @@ pub struct Server {
 /// Must be called inside an actix system.
 pub async fn run(cfg: Config) -> Result<Server> {
     let cfg = Arc::new(cfg);
+    // First, so that a port in use is reported before anything else starts.
+    let listener = ops::listen(cfg.bind)?;
     let url = cfg.resolved_database_url();
-    let pool_size = cfg.db_pool_size;
-    let pool = actix_web::web::block(move || db::connect(&url, pool_size)).await??;
+    let pool = db::connect_waiting(url, cfg.db_pool_size, cfg.db_connect_timeout()).await?;
     let store = Store::new(pool);
     let writer = Writer::new(store.clone(), cfg.clone()).start();
     let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
@@ -70,8 +71,8 @@ pub async fn run(cfg: Config) -> Result<Server> {
         }
     })
     .disable_signals()
-    .bind(cfg.bind)
-    .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", cfg.bind)))?;
+    .listen(listener)
+    .map_err(|e| Error::Startup(format!("cannot listen on {}: {e}", cfg.bind)))?;
     if let Some(workers) = cfg.workers {
         http = http.workers(workers);
     }

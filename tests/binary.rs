@@ -215,3 +215,108 @@ fn a_malformed_dotenv_file_stops_the_hub_with_one_clear_line() {
     );
     assert!(!lines[0].contains("unterminated"), "no values in logs");
 }
+
+/// A port on which nothing listens (bound, then released).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line_and_an_exit() {
+    let (_dir, path) = workdir();
+    let first = HubProcess::start(&path, &[], &[]);
+    let (_dir2, path2) = workdir();
+    let (mut second, log) = spawn(command(&path2, &["serve", "--bind", &first.base], &[]));
+    let status = wait(&mut second, WAIT).expect("the second hub exits");
+    assert!(!status.success());
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let lines = log.lines();
+    assert_eq!(lines.len(), 1, "one line, no panic: {lines:#?}");
+    assert!(
+        lines[0].contains(&format!("cannot listen on {}", first.base))
+            && lines[0].contains("in use")
+            && lines[0].contains("--bind"),
+        "{lines:#?}"
+    );
+    assert!(first.stop().success(), "the first hub is untouched");
+}
+
+#[test]
+fn an_unreachable_database_is_waited_for_then_named_in_one_clear_line() {
+    let (_dir, path) = workdir();
+    let url = format!("postgres://app:s3cret@127.0.0.1:{}/hub", closed_port());
+    let started = std::time::Instant::now();
+    let (mut child, log) = spawn(command(
+        &path,
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[
+            ("DATABASE_URL", &url),
+            ("STREAMDOM_DB_CONNECT_TIMEOUT_SECS", "3"),
+        ],
+    ));
+    let status = wait(&mut child, WAIT).expect("gives up within its limit");
+    assert!(!status.success());
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_secs(2), "{took:?}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let lines = log.lines();
+    let shown = url.replace(":s3cret@", ":***@");
+    let waiting: Vec<_> = lines
+        .iter()
+        .filter(|l| l.contains(&format!("waiting for the database at {shown}: ")))
+        .collect();
+    assert!(waiting.len() >= 2, "a line per attempt: {lines:#?}");
+    assert!(waiting[0].contains("s more"), "{lines:#?}");
+    let last = lines.last().unwrap();
+    assert!(
+        last.contains(&format!("cannot reach the database at {shown} within 3 s"))
+            && last.contains("refused"),
+        "the cause, from libpq: {lines:#?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains("s3cret")), "{lines:#?}");
+    assert!(lines.iter().all(|l| !l.contains("panicked")), "{lines:#?}");
+}
+
+/// Passes connections on `port` to the local PostgreSQL, from when it is started.
+fn forward(port: u16, to: String) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let Ok(server) = std::net::TcpStream::connect(&to) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut c, mut s) = (client, server);
+            std::thread::spawn(move || std::io::copy(&mut c, &mut s));
+            std::thread::spawn(move || std::io::copy(&mut s2, &mut c2));
+        }
+    });
+}
+
+#[cfg(feature = "postgres")]
+#[actix_web::test]
+async fn a_database_that_comes_up_during_the_wait_is_used() {
+    let db = TestDb::new(Backend::Postgres);
+    let upstream = postgres_url()
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let port = closed_port();
+    let url = db.url.replace(&upstream, &format!("127.0.0.1:{port}"));
+    let (_dir, path) = workdir();
+    let (mut child, log) = spawn(command(
+        &path,
+        &["serve", "--bind", "127.0.0.1:0", "--database-url", &url],
+        &[],
+    ));
+    log.wait_for("waiting for the database", WAIT)
+        .unwrap_or_else(|| panic!("{:#?}", log.lines()));
+    forward(port, upstream);
+    let line = log.wait_for("listening on", WAIT);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.is_some(), "{:#?}", log.lines());
+}

@@ -6,8 +6,10 @@ pub mod chunks;
 pub mod schema;
 pub mod scratch;
 pub mod sessions;
+mod startup;
 mod store;
 
+pub use startup::connect_waiting;
 pub use store::Store;
 
 use diesel::{
