@@ -51,8 +51,7 @@ pub struct AppState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/api/sessions", web::get().to(list_sessions))
+    cfg.route("/api/sessions", web::get().to(list_sessions))
         .route("/api/sessions/{id}", web::get().to(get_session))
         .service(
             // Recorders post from the tracked site's origin; reading recordings stays same-origin.
@@ -86,10 +85,6 @@ pub fn path_config() -> web::PathConfig {
 
 pub async fn not_found() -> Result<HttpResponse> {
     Err(Error::NotFound)
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 fn session_id(raw: &str) -> Result<Arc<str>> {

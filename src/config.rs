@@ -78,6 +78,10 @@ pub struct Config {
     /// it `rate_limited` (429). Reconnecting to an existing session is not counted.
     #[arg(long, env = "STREAMDOM_NEW_SESSIONS_PER_SEC", default_value_t = 10.0)]
     pub new_sessions_per_sec: f64,
+    /// Seconds to wait at start for a PostgreSQL server that does not answer yet (retried every
+    /// second, each attempt logged) before giving up with an error.
+    #[arg(long, env = "STREAMDOM_DB_CONNECT_TIMEOUT_SECS", default_value_t = 30)]
+    pub db_connect_timeout_secs: u64,
 
     /// Database connections in the pool.
     #[arg(long, env = "STREAMDOM_DB_POOL_SIZE", default_value_t = 8)]
@@ -109,6 +113,10 @@ pub struct Config {
     /// Hours a sign-in lasts before the user must sign in again.
     #[arg(long, env = "STREAMDOM_SIGN_IN_HOURS", default_value_t = 168)]
     pub sign_in_hours: u64,
+
+    /// Log lines as `text` or as `json` (one object a line: ts, level, target, message).
+    #[arg(long, env = "STREAMDOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// `--public-url` is an absolute http(s) URL; kept without its trailing slash.
@@ -124,6 +132,15 @@ fn parse_public_url(raw: &str) -> Result<String, String> {
     Ok(url.to_owned())
 }
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// env_logger's `[2026-11-24T10:00:00Z INFO  streamdom::server] listening on …`.
+    Text,
+    /// `{"ts":"2026-11-24T10:00:00.000Z","level":"INFO","target":"streamdom::server","message":…}`.
+    Json,
+}
+
 impl Config {
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs)
@@ -131,6 +148,10 @@ impl Config {
 
     pub fn body_timeout(&self) -> Duration {
         Duration::from_secs(self.body_timeout_secs.max(1))
+    }
+
+    pub fn db_connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_connect_timeout_secs)
     }
 
     pub fn flush_interval(&self) -> Duration {

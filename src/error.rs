@@ -53,6 +53,9 @@ pub enum Error {
     Migration(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The hub cannot start (a port in use, a database out of reach): said in one line.
+    #[error("{0}")]
+    Startup(String),
 }
 
 impl Error {
@@ -77,9 +80,11 @@ impl Error {
             Error::CsrfRejected => "csrf_rejected",
             Error::OriginNotAllowed => "origin_not_allowed",
             Error::RateLimited => "rate_limited",
-            Error::Database(_) | Error::Pool(_) | Error::Migration(_) | Error::Internal(_) => {
-                "internal"
-            }
+            Error::Database(_)
+            | Error::Pool(_)
+            | Error::Migration(_)
+            | Error::Internal(_)
+            | Error::Startup(_) => "internal",
         }
     }
 
@@ -101,9 +106,11 @@ impl Error {
             Error::Overloaded | Error::ShuttingDown | Error::SessionClosing => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Error::Database(_) | Error::Pool(_) | Error::Migration(_) | Error::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Database(_)
+            | Error::Pool(_)
+            | Error::Migration(_)
+            | Error::Internal(_)
+            | Error::Startup(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

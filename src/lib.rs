@@ -7,6 +7,7 @@
 //! - `api`: HTTP routes, the upgrades to sockets, the embedded dashboard (`assets`), sign-in
 //!   over HTTP (`access`: cookies, tokens, Origin and CSRF checks, login and logout).
 //! - `auth`: users, sign-ins and API tokens, passwords (Argon2id) and the sign-in limiter.
+//!   Operations endpoints (`ops`: liveness, readiness, metrics).
 //! - `ws`: the socket actors: recorder, viewer and session-list feed.
 //! - `source`: where a viewer's or reader's events come from (active or stored), page by page.
 //! - `registry`: session id → session actor, and the feed of session-list changes.
@@ -17,7 +18,8 @@
 //!   small chunks merge. It tells sessions what is durable through a `Recipient`.
 //! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
 //! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`, `error`,
-//!   `config`, `rate` (token buckets).
+//!   `config`, `rate` (token buckets), `metrics` (process-wide counters for `/metrics`, bumped
+//!   by one-line calls).
 pub mod access;
 pub mod api;
 pub mod assets;
@@ -27,6 +29,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod event;
+pub mod metrics;
+pub mod ops;
 pub mod protocol;
 pub mod rate;
 pub mod registry;

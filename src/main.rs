@@ -3,10 +3,12 @@
 
 use std::io::{BufRead, IsTerminal};
 
+use std::io::Write;
+
 use clap::{Parser, Subcommand};
 use streamdom::{
     auth::{self, Role},
-    config::Config,
+    config::{Config, LogFormat},
     db,
     error::{Error, Result},
 };
@@ -50,11 +52,22 @@ enum UserAction {
 }
 
 fn main() -> std::process::ExitCode {
-    env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
-    )
-    .init();
+    // `.env` in the working directory, before the command line is parsed so that every flag's
+    // environment fallback sees it; variables already set in the environment win.
+    let dotenv = dotenvy::dotenv();
     let cli = Cli::parse();
+    let log_format = match &cli.command {
+        Command::Serve(cfg) | Command::User { cfg, .. } => cfg.log_format,
+    };
+    init_logging(log_format);
+    match dotenv {
+        Ok(path) => log::info!("read settings from {}", path.display()),
+        Err(e) if e.not_found() => {}
+        Err(e) => {
+            log::error!("cannot read .env: {}", dotenv_error(&e));
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     let result = match cli.command {
         Command::Serve(cfg) => actix_web::rt::System::new().block_on(serve(cfg)),
         Command::User { action, cfg } => user(action, &cfg),
@@ -66,6 +79,41 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// What is wrong with `.env`, on one line and without the value, which may be a secret.
+fn dotenv_error(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(line, at) => {
+            let name = line.split('=').next().unwrap_or_default().trim();
+            format!("the line of {name:?} is malformed at character {at}")
+        }
+        other => other.to_string().replace('\n', " "),
+    }
+}
+
+/// Logs go to stderr, as text or JSON lines; `RUST_LOG` overrides the default filter. They
+/// carry session ids, counts and causes, never event contents or credentials.
+fn init_logging(format: LogFormat) {
+    let mut builder = env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
+    );
+    if format == LogFormat::Json {
+        builder.format(|buf, record| {
+            // Written field by field to keep this order, each value escaped by serde_json.
+            let json = |s: &str| serde_json::Value::from(s).to_string();
+            let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            writeln!(
+                buf,
+                r#"{{"ts":{},"level":{},"target":{},"message":{}}}"#,
+                json(&ts),
+                json(record.level().as_str()),
+                json(record.target()),
+                json(&record.args().to_string())
+            )
+        });
+    }
+    builder.init();
 }
 
 async fn serve(cfg: Config) -> streamdom::error::Result<()> {

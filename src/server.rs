@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use actix::{Actor, Addr};
-use actix_web::{dev::ServerHandle, middleware, web::Data, App, HttpServer};
+use actix_web::{dev::ServerHandle, web::Data, App, HttpServer};
 
 use crate::{
     api::{self, AppState},
@@ -12,6 +12,7 @@ use crate::{
     config::Config,
     db::{self, Store},
     error::{Error, Result},
+    ops,
     registry::{CloseAll, Registry, Shutdown},
     writer::{Drain, Writer},
 };
@@ -43,9 +44,10 @@ pub struct Server {
 /// Must be called inside an actix system.
 pub async fn run(cfg: Config) -> Result<Server> {
     let cfg = Arc::new(cfg);
+    // First, so that a port in use is reported before anything else starts.
+    let listener = ops::listen(cfg.bind)?;
     let url = cfg.resolved_database_url();
-    let pool_size = cfg.db_pool_size;
-    let pool = actix_web::web::block(move || db::connect(&url, pool_size)).await??;
+    let pool = db::connect_waiting(url, cfg.db_pool_size, cfg.db_connect_timeout()).await?;
     let store = Store::new(pool);
     let boot = cfg.clone();
     if let Some(password) = store.run(move |c| auth::bootstrap_admin(c, &boot)).await? {
@@ -73,14 +75,17 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .app_data(state.clone())
             .app_data(api::query_config())
             .app_data(api::path_config())
-            .wrap(middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
             .wrap(
-                middleware::DefaultHeaders::new()
+                actix_web::middleware::DefaultHeaders::new()
                     .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
                     .add(("X-Content-Type-Options", "nosniff"))
                     .add(("Referrer-Policy", "same-origin"))
                     .add(("X-Frame-Options", "DENY")),
             )
+            .wrap(actix_web::middleware::from_fn(ops::head_as_get))
+            .wrap(ops::quiet_logger())
+            .wrap(actix_web::middleware::from_fn(ops::count_responses))
+            .configure(ops::routes)
             .configure(api::routes)
             .default_service(actix_web::web::to(api::not_found))
     })
@@ -93,8 +98,8 @@ pub async fn run(cfg: Config) -> Result<Server> {
     })
     .disable_signals()
     .shutdown_timeout(CLOSE_TIMEOUT_SECS)
-    .bind(cfg.bind)
-    .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", cfg.bind)))?;
+    .listen(listener)
+    .map_err(|e| Error::Startup(format!("cannot listen on {}: {e}", cfg.bind)))?;
     if let Some(workers) = cfg.workers {
         http = http.workers(workers);
     }

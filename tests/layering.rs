@@ -8,7 +8,7 @@ use std::path::Path;
 /// share the bottom level.
 const LAYERS: &[&[&str]] = &[
     &["server"],
-    &["api", "assets", "access"],
+    &["api", "assets", "access", "ops"],
     &["auth"],
     &["ws"],
     &["source"],
@@ -16,7 +16,9 @@ const LAYERS: &[&[&str]] = &[
     &["session"],
     &["writer"],
     &["db"],
-    &["protocol", "event", "chunk", "error", "config", "rate"],
+    &[
+        "protocol", "event", "chunk", "error", "config", "rate", "metrics",
+    ],
 ];
 
 fn level(module: &str) -> Option<usize> {

@@ -8,10 +8,12 @@ pub mod chunks;
 pub mod schema;
 pub mod scratch;
 pub mod sessions;
+mod startup;
 mod store;
 pub mod user_sessions;
 pub mod users;
 
+pub use startup::connect_waiting;
 pub use store::Store;
 
 use diesel::{

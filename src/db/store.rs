@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
+
 use super::{DbConn, DbPool};
-use crate::error::Result;
+use crate::{error::Result, metrics};
 
 /// How long an interactive read waits for a connection before it gives up, so that a page can
 /// answer from what the hub knows while the database is unreachable (instead of after the pool's
@@ -50,12 +52,40 @@ impl Store {
     {
         let pool = self.pool.clone();
         async move {
-            actix_web::web::block(move || {
+            let result = actix_web::web::block(move || {
                 let mut conn = match wait {
                     Some(w) => pool.get_timeout(w)?,
                     None => pool.get()?,
                 };
                 f(&mut conn)
+            })
+            .await?;
+            metrics::database_result(&result);
+            result
+        }
+    }
+
+    /// Checks that the database answers a query on the hub's schema, waiting at most `timeout`
+    /// for a connection. Runs on the blocking pool; `finished` runs when the blocking task ends
+    /// (which, with a database that hangs mid-query, can be after the caller stopped waiting).
+    pub fn ping(
+        &self,
+        timeout: Duration,
+        finished: impl FnOnce() + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<()>> + 'static {
+        let pool = self.pool.clone();
+        async move {
+            actix_web::web::block(move || {
+                let result = pool
+                    .get_timeout(timeout)
+                    .map_err(Into::into)
+                    .and_then(|mut c| {
+                        c.batch_execute("SELECT 1 FROM sessions LIMIT 1")
+                            .map_err(Into::into)
+                    });
+                finished();
+                metrics::database_result(&result);
+                result
             })
             .await?
         }

@@ -28,6 +28,7 @@ use crate::{
     },
     error::{Error, Result},
     event::{now_ms, Event, SharedEvent},
+    metrics,
     protocol::{events_frame, outgoing::to_text, HubToViewer, SessionInfo},
     writer::{Append, Durable, Writer},
 };
@@ -96,6 +97,8 @@ pub struct Session {
     last_feed: Option<Instant>,
     /// A session-list update is scheduled for the end of the current feed interval.
     feed_scheduled: bool,
+    /// Its events not yet durable, as counted in `/metrics`.
+    lag: metrics::LagShare,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -139,6 +142,7 @@ impl Session {
             draining: false,
             last_feed: None,
             feed_scheduled: false,
+            lag: metrics::LagShare::default(),
         }
     }
 
@@ -249,6 +253,7 @@ impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        metrics::SESSIONS_ACTIVE.inc();
         let (id, ua) = (self.id.clone(), self.user_agent.take());
         let open = self
             .store
@@ -281,6 +286,7 @@ impl Actor for Session {
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
+        metrics::SESSIONS_ACTIVE.dec();
         self.lifecycle
             .do_send(Lifecycle::Gone(self.id.clone(), ctx.address()));
     }
@@ -439,6 +445,9 @@ impl Session {
             return Ok(0);
         };
         let bytes = backlog.accept(&fresh)?;
+        self.lag
+            .set(backlog.received_seq().saturating_sub(backlog.durable_seq()));
+        metrics::EVENTS_IN.add(fresh.len() as u64);
         // Forward first: viewers must not wait for anything else.
         if !self.viewers.is_empty() {
             let frame = events_frame(fresh.iter().map(|e| &**e));
@@ -481,6 +490,7 @@ impl Handler<Durable> for Session {
         };
         backlog.durable(msg.up_to, msg.bytes);
         let durable = backlog.durable_seq();
+        self.lag.set(backlog.received_seq().saturating_sub(durable));
         if let Some(row) = self.row.as_mut() {
             row.stored_bytes += msg.stored_bytes;
             row.raw_bytes += msg.raw_bytes;
@@ -532,6 +542,7 @@ pub struct Subscription {
 impl Session {
     fn publish(&mut self, msg: ToViewer) {
         let cut = self.viewers.publish(msg);
+        metrics::VIEWERS_CUT.add(cut.len() as u64);
         if !cut.is_empty() {
             log::warn!(
                 "session {}: {} viewers cut for falling {} MiB behind",

@@ -16,6 +16,7 @@ use bytes::BytesMut;
 
 use crate::{
     error::Error,
+    metrics,
     protocol::{outgoing::to_text, CLOSE_AWAY},
 };
 
@@ -45,6 +46,7 @@ pub fn close_with<A>(ctx: &mut WebsocketContext<A>, err: &Error)
 where
     A: actix::Actor<Context = WebsocketContext<A>>,
 {
+    metrics::socket_error(err);
     send(ctx, &err.body());
     ctx.close(Some(err.close_reason()));
     ctx.stop();

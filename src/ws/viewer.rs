@@ -18,6 +18,7 @@ use crate::{
     db::Store,
     error::Error,
     event::now_ms,
+    metrics,
     protocol::{
         events_frame, parse_client_message, restart_reason, ClientMessage, HubToViewer,
         CLOSE_NORMAL,
@@ -94,6 +95,7 @@ impl ViewerSocket {
 
     fn send_events(&mut self, ctx: &mut WebsocketContext<Self>, frame: &str, last_seq: u64) {
         ctx.text(frame);
+        metrics::FRAMES_OUT.inc();
         self.sent_bytes += frame.len();
         self.in_flight.push_back((last_seq, self.sent_bytes));
     }
@@ -185,6 +187,7 @@ impl Actor for ViewerSocket {
     type Context = WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        metrics::VIEWERS_CONNECTED.inc();
         start_heartbeat(ctx, |a| a.last_seen);
         Assembler::watch(ctx, |a| &a.frames);
         let viewer = match self.source {
@@ -206,6 +209,7 @@ impl Actor for ViewerSocket {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        metrics::VIEWERS_CONNECTED.dec();
         if let Located::Active(session) = &self.source {
             session.do_send(Unsubscribe { conn: self.conn });
         }
@@ -251,6 +255,7 @@ impl Handler<ToViewer> for ViewerSocket {
                         self.id,
                         self.unacked()
                     );
+                    metrics::VIEWERS_CUT.inc();
                     close_with(ctx, &Error::ViewerTooSlow);
                 }
             }
@@ -258,6 +263,7 @@ impl Handler<ToViewer> for ViewerSocket {
                 self.held_bytes += frame.len();
                 self.held.push((frame, seq));
                 if self.held_bytes > MAX_UNACKED {
+                    metrics::VIEWERS_CUT.inc();
                     close_with(ctx, &Error::ViewerTooSlow);
                 }
             }
