@@ -13,14 +13,11 @@ use diesel::{connection::SimpleConnection, Connection};
 use process::*;
 use streamdom::config::Config;
 
-/// The shared test client (`common::Hub`'s requests and sockets), pointed at a child process.
-fn client(hub: &HubProcess, db: TestDb) -> Hub {
-    Hub {
-        cfg: Config::with_defaults(hub.base.parse().unwrap(), db.url.clone()),
-        db,
-        server: None,
-        base: hub.base.clone(),
-    }
+/// The shared test client (`common::Hub`'s requests and sockets), pointed at a child process
+/// started with `ADMIN_PASSWORD` and signed in as its administrator.
+async fn client(hub: &HubProcess, db: TestDb) -> Hub {
+    let cfg = Config::with_defaults(hub.base.parse().unwrap(), db.url.clone());
+    Hub::remote(db, cfg, hub.base.clone()).await
 }
 
 fn sql(db: &TestDb, statement: &str) {
@@ -66,9 +63,9 @@ async fn metrics_count_sessions_viewers_events_lag_refusals_and_errors(backend: 
             "--idle-timeout-secs",
             "1",
         ],
-        &[],
+        &[("STREAMDOM_ADMIN_PASSWORD", ADMIN_PASSWORD)],
     );
-    let hub = client(&proc, db);
+    let hub = client(&proc, db).await;
     let m = metrics(&hub).await;
     for name in [
         "streamdom_sessions_active",

@@ -212,13 +212,22 @@ impl Hub {
         Self::signed_in(TestDb::new(Backend::Sqlite), cfg, server).await
     }
 
+    /// A hub running in another process at `base` (started with `ADMIN_PASSWORD`).
+    pub async fn remote(db: TestDb, cfg: Config, base: String) -> Hub {
+        Self::handle(db, cfg, None, base).await
+    }
+
     /// The test's handle on a running hub, signed in as the administrator.
     async fn signed_in(db: TestDb, cfg: Config, server: Server) -> Hub {
         let base = format!("127.0.0.1:{}", server.addr.port());
+        Self::handle(db, cfg, Some(server), base).await
+    }
+
+    async fn handle(db: TestDb, cfg: Config, server: Option<Server>, base: String) -> Hub {
         let mut hub = Hub {
             db,
             cfg,
-            server: Some(server),
+            server,
             base,
             tokens: Default::default(),
             admin: Creds::default(),
