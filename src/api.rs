@@ -121,7 +121,7 @@ async fn list_sessions(
     let mut rows = match rows {
         Ok(rows) => rows,
         // The database is unreachable: answer at once with what this hub knows, saying so.
-        Err(e) if e.status().is_server_error() => {
+        Err(e) if e.is_unavailable() => {
             log::warn!("session list from memory only: {e}");
             let mut sessions = state.registry.send(ActiveSessions).await?;
             sessions.sort_by(|a, b| (&b.started_at, &b.id).cmp(&(&a.started_at, &a.id)));

@@ -168,6 +168,25 @@ impl Error {
         }
     }
 
+    /// Whether this is the database being unreachable or busy (worth retrying as it is, or
+    /// answering from memory), rather than refusing a query or its data.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error as Diesel};
+        match self {
+            Error::Pool(_) => true,
+            Error::Database(Diesel::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+                ) || ["locked", "busy", "connection"]
+                    .iter()
+                    .any(|w| info.message().contains(w))
+            }
+            Error::Database(Diesel::BrokenTransactionManager) => true,
+            _ => false,
+        }
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Error::Internal(e.to_string())
     }

@@ -51,12 +51,25 @@ pub async fn run(cfg: Config) -> Result<Server> {
     let store = Store::new(pool);
     let boot = cfg.clone();
     if let Some(password) = store.run(move |c| auth::bootstrap_admin(c, &boot)).await? {
-        // Printed once, to the terminal only: the log never carries it.
-        eprintln!(
-            "\nCreated the administrator `{}` with the password: {password}\n\
-             Sign in at /login and change it with `streamdom user passwd {}`.\n",
+        // Printed once, to stderr only, never through the log (which may be kept or shipped),
+        // in the form of the log's lines so that a JSON log stays parseable.
+        let text = format!(
+            "Created the administrator `{}` with the password: {password} \
+             Sign in at /login and change it with `streamdom user passwd {}`.",
             cfg.admin_user, cfg.admin_user
         );
+        match cfg.log_format {
+            crate::config::LogFormat::Json => eprintln!(
+                "{}",
+                serde_json::json!({
+                    "ts": crate::protocol::rfc3339(crate::event::now_ms()),
+                    "level": "WARN",
+                    "target": "streamdom::server",
+                    "message": text,
+                })
+            ),
+            crate::config::LogFormat::Text => eprintln!("\n{text}\n"),
+        }
     }
     let writer = Writer::new(store.clone(), cfg.clone()).start();
     let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();

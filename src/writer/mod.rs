@@ -263,7 +263,7 @@ impl Writer {
     /// aside the one session whose data the database refuses.
     fn failed(&mut self, batch: Vec<Append>, e: &crate::error::Error) {
         let sessions = batch.iter().filter(|a| !a.events.is_empty()).count();
-        if is_unavailable(e) {
+        if e.is_unavailable() {
             log::error!("writer: database unavailable, {sessions} sessions wait: {e}");
             self.retry_at = Some(Instant::now() + RETRY_AFTER);
         } else if sessions > 1 {
@@ -287,25 +287,6 @@ impl Writer {
         self.pending_bytes += again.iter().map(|a| a.bytes).sum::<usize>();
         again.append(&mut self.pending);
         self.pending = again;
-    }
-}
-
-/// Whether a failure is the database being unreachable or busy (retry the same batch later),
-/// rather than refusing this batch's data (split it to find the session at fault).
-fn is_unavailable(e: &crate::error::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error as Diesel};
-    match e {
-        crate::error::Error::Pool(_) => true,
-        crate::error::Error::Database(Diesel::DatabaseError(kind, info)) => {
-            matches!(
-                kind,
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
-            ) || ["locked", "busy", "connection"]
-                .iter()
-                .any(|w| info.message().contains(w))
-        }
-        crate::error::Error::Database(Diesel::BrokenTransactionManager) => true,
-        _ => false,
     }
 }
 
