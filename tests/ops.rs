@@ -180,7 +180,12 @@ async fn readiness_gives_up_on_a_silent_database_in_bounded_time_and_liveness_st
 async fn raw(hub: &Hub, method: &str, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(&hub.base).await.unwrap();
-    let request = format!("{method} {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n");
+    // As the signed-in administrator: the dashboard and the API are not open to anyone.
+    let cookie = hub.admin.session.as_deref().unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: hub\r\nCookie: streamdom_session={cookie}\r\n\
+         Connection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut got = Vec::new();
     tokio::time::timeout(WAIT, stream.read_to_end(&mut got))
