@@ -23,6 +23,8 @@ pub enum Error {
     FrameTooLarge { size: usize, limit: usize },
     #[error("another recorder is connected to this session")]
     RecorderConflict,
+    #[error("{0} is recording now; retry once it has ended")]
+    StillRecording(String),
     #[error("a newer connection of this recorder took over the session")]
     RecorderReplaced,
     #[error("the hub is overloaded for this session; retry later")]
@@ -37,6 +39,8 @@ pub enum Error {
     Unauthorized,
     #[error("not allowed for this user")]
     Forbidden,
+    #[error("unknown or missing project key (`?key=` of the recorder's script)")]
+    InvalidKey,
     #[error("missing or wrong CSRF token; reload the page")]
     CsrfRejected,
     #[error("requests from this origin are not allowed")]
@@ -64,6 +68,7 @@ impl Error {
             Error::InvalidQuery(_) => "invalid_query",
             Error::FrameTooLarge { .. } => "frame_too_large",
             Error::RecorderConflict => "recorder_conflict",
+            Error::StillRecording(_) => "still_recording",
             Error::RecorderReplaced => "recorder_replaced",
             Error::Overloaded => "overloaded",
             Error::ShuttingDown => "shutting_down",
@@ -71,6 +76,7 @@ impl Error {
             Error::ViewerTooSlow => "viewer_too_slow",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden => "forbidden",
+            Error::InvalidKey => "invalid_key",
             Error::CsrfRejected => "csrf_rejected",
             Error::OriginNotAllowed => "origin_not_allowed",
             Error::RateLimited => "rate_limited",
@@ -88,9 +94,9 @@ impl Error {
             Error::SessionNotFound | Error::NotFound => StatusCode::NOT_FOUND,
             Error::ViewerTooSlow => StatusCode::REQUEST_TIMEOUT,
             Error::FrameTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::RecorderConflict => StatusCode::CONFLICT,
+            Error::RecorderConflict | Error::StillRecording(_) => StatusCode::CONFLICT,
             Error::RecorderReplaced => StatusCode::GONE,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized | Error::InvalidKey => StatusCode::UNAUTHORIZED,
             Error::Forbidden | Error::CsrfRejected | Error::OriginNotAllowed => {
                 StatusCode::FORBIDDEN
             }
@@ -126,6 +132,7 @@ impl Error {
             Error::InvalidQuery(String::new()),
             Error::FrameTooLarge { size: 0, limit: 0 },
             Error::RecorderConflict,
+            Error::StillRecording(String::new()),
             Error::RecorderReplaced,
             Error::Overloaded,
             Error::ShuttingDown,
@@ -133,6 +140,7 @@ impl Error {
             Error::ViewerTooSlow,
             Error::Unauthorized,
             Error::Forbidden,
+            Error::InvalidKey,
             Error::CsrfRejected,
             Error::OriginNotAllowed,
             Error::RateLimited,

@@ -8,7 +8,7 @@ use std::path::Path;
 /// share the bottom level.
 const LAYERS: &[&[&str]] = &[
     &["server"],
-    &["api", "assets", "access"],
+    &["api", "assets", "access", "admin"],
     &["auth"],
     &["ws"],
     &["source"],

@@ -5,6 +5,7 @@
 
 pub mod limiter;
 pub mod password;
+pub mod projects;
 
 use std::fmt::Write as _;
 
