@@ -525,3 +525,54 @@ async fn the_project_command_manages_the_same_projects(b: Backend) {
     assert_eq!(names, vec![json!("cli-shop"), json!("default")]);
 }
 both!(the_project_command_manages_the_same_projects);
+
+/// Brings a database to the schema before projects (the first three migrations).
+fn migrate_to_before_projects(url: &str, b: Backend) {
+    use diesel::Connection;
+    use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    const PG: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+    let mut conn = streamdom::db::DbConn::establish(url).unwrap();
+    for _ in 0..3 {
+        match b {
+            Backend::Sqlite => conn.run_next_migration(SQLITE).unwrap(),
+            Backend::Postgres => conn.run_next_migration(PG).unwrap(),
+        };
+    }
+}
+
+async fn an_upgraded_install_keeps_its_sessions_in_the_default_project(b: Backend) {
+    let db = TestDb::new(b);
+    migrate_to_before_projects(&db.url, b);
+    let id = unique_id("old");
+    db.batch(&format!(
+        "INSERT INTO sessions (id, started_at, last_event_at, ended_at, event_count, last_seq) \
+         VALUES ('{id}', 1000, 2000, 2000, 1, 1); \
+         INSERT INTO event_chunks (session_id, first_seq, last_seq, first_ts, last_ts, \
+         event_count, raw_len, data) VALUES ('{id}', 1, 1, 1000, 1000, 1, 2, 'x');"
+    ));
+    let mut cfg =
+        streamdom::config::Config::with_defaults("127.0.0.1:0".parse().unwrap(), db.url.clone());
+    cfg.admin_password = Some(ADMIN_PASSWORD.to_owned());
+    cfg.default_key = Some(TEST_KEY.to_owned());
+    let server = streamdom::server::run(cfg)
+        .await
+        .expect("the hub migrates and starts");
+    let hub = Hub::attach(server).await;
+    let (status, info) = hub.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(
+        (info["id"].as_str(), info["project"].as_str()),
+        (Some(id.as_str()), Some("default"))
+    );
+    assert_eq!(db.chunk_count(&id), 1, "its chunks follow it");
+    let (_, projects) = hub.get("/api/projects").await;
+    assert_eq!(
+        projects["projects"][0]["key"], TEST_KEY,
+        "the default project got its key at start"
+    );
+    // Its recorder, coming back with the key, continues it.
+    let (_, welcome) = hub.recorder(&id).await;
+    assert_eq!(welcome["received_seq"], 1);
+}
+both!(an_upgraded_install_keeps_its_sessions_in_the_default_project);
