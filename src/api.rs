@@ -19,18 +19,19 @@ use crate::{
     auth::{limiter::SignInLimiter, projects::Scope},
     config::{parse_key, Config},
     db::{
-        projects,
+        projects, session_access,
         sessions::{self, ListQuery},
         Store,
     },
     error::{Error, Result},
     event::{now_ms, session_key, split_key, validate_session_id},
     protocol::{
-        outgoing::write_envelope, parse_client_message, ClientMessage, SessionInfo, SessionList,
+        outgoing::write_envelope, parse_client_message, rfc3339, ClientMessage, SessionInfo,
+        SessionList,
     },
     registry::{ActiveSessions, Lookup, Open, Registry},
     session::{GetInfo, Ingest, StartFrom, WaitDurable},
-    source,
+    source::{self, Located},
     ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer},
 };
 
@@ -67,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(post_events)),
         )
         .route("/api/sessions/{id}/events", web::get().to(get_events))
+        .route("/api/sessions/{id}/access", web::get().to(get_access))
         .route("/ws/record/{id}", web::get().to(record))
         .route("/ws/watch/{id}", web::get().to(watch))
         .route("/ws/sessions", web::get().to(feed));
@@ -182,6 +184,21 @@ async fn resolve(
     }
 }
 
+/// Writes the access log's row for a watch before anything of the session is sent: a watch that
+/// cannot be recorded does not happen.
+async fn record_access(
+    state: &AppState,
+    key: &Arc<str>,
+    username: &str,
+    kind: &'static str,
+) -> Result<()> {
+    let (key, user) = (key.to_string(), username.to_owned());
+    state
+        .store
+        .run(move |c| session_access::record(c, &key, &user, kind, now_ms()))
+        .await
+}
+
 #[derive(Deserialize)]
 struct ProjectParam {
     /// The session's project; needed only when the id is used in several projects the user sees.
@@ -281,6 +298,35 @@ async fn get_session(
     Ok(HttpResponse::Ok().json(session_info(&state, &key).await?))
 }
 
+/// Entries of the access log one request returns at most.
+const MAX_ACCESS: i64 = 1000;
+
+/// The session's access log, newest first: who watched it, how and when (admins only).
+async fn get_access(
+    state: Data<AppState>,
+    who: SignedIn,
+    id: Path<String>,
+    q: Query<ProjectParam>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let key = resolve(&state, &Scope::All, &id, q.project.as_deref()).await?;
+    let rows = state
+        .store
+        .read(move |c| session_access::for_session(c, &key, MAX_ACCESS))
+        .await?;
+    let access: Vec<_> = rows
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "username": r.username,
+                "kind": r.kind,
+                "at": rfc3339(r.at),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "access": access })))
+}
+
 #[derive(Deserialize)]
 struct EventParams {
     #[serde(default)]
@@ -311,6 +357,7 @@ async fn get_events(
     };
     let from = StartFrom::Seq(q.after_seq.saturating_add(1));
     let located = source::locate(&state.registry, &state.store, &id).await?;
+    record_access(&state, &id, &who.0.username, "api").await?;
     let pages = source::open(&located, state.store.clone(), &id, from, None)
         .await?
         .pages;
@@ -473,6 +520,11 @@ async fn watch(
     let id = resolve(&state, &scope, &id, q.project.as_deref()).await?;
     let from = parse_from(q.from.as_deref())?;
     let source = source::locate(&state.registry, &state.store, &id).await?;
+    let kind = match source {
+        Located::Active(_) => "live",
+        Located::Stored { .. } => "replay",
+    };
+    record_access(&state, &id, &who.0.username, kind).await?;
     let limit = state.cfg.max_frame_bytes;
     let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), limit);
     actix_ws::WsResponseBuilder::new(socket, &req, stream)

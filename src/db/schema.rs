@@ -79,6 +79,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    session_access (id) {
+        id -> Text,
+        session_key -> Text,
+        project_id -> Text,
+        username -> Text,
+        kind -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(event_chunks -> sessions (session_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (username));
@@ -91,5 +102,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_sessions,
     api_tokens,
     projects,
-    project_members
+    project_members,
+    session_access
 );
