@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
-import { Hub, launchBrowser, replayText, signIn, waitFor } from '../tests/browser/harness.mjs';
+import { Hub, KEY, launchBrowser, replayText, signIn, waitFor } from '../tests/browser/harness.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,7 +24,7 @@ function page(hub, title, body) {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
 <style>body{font:14px sans-serif;margin:16px} td{border:1px solid #ddd;padding:2px 4px}</style></head>
 <body><h1>${title}</h1><div id="log"></div>${body}
-<script src="${hub}/streamdom.js"></script><script>window.__rec = StreamDOM.init({ maskAllInputs: false });</script>
+<script src="${hub}/streamdom.js?key=${KEY}"></script><script>window.__rec = StreamDOM.init({ maskAllInputs: false });</script>
 </body></html>`;
 }
 

@@ -15,21 +15,23 @@ use serde::Deserialize;
 
 use crate::{
     access::{self, SignedIn},
-    assets,
-    auth::{cache::Verified, limiter::SignInLimiter},
-    config::Config,
+    admin, assets,
+    auth::{cache::Verified, limiter::SignInLimiter, projects::Scope},
+    config::{parse_key, Config},
     db::{
+        projects, session_access,
         sessions::{self, ListQuery},
         Store,
     },
     error::{Error, Result},
-    event::{now_ms, validate_session_id},
+    event::{now_ms, session_key, split_key, validate_session_id},
     protocol::{
-        outgoing::write_envelope, parse_client_message, ClientMessage, SessionInfo, SessionList,
+        outgoing::write_envelope, parse_client_message, rfc3339, ClientMessage, SessionInfo,
+        SessionList,
     },
     registry::{ActiveSessions, Lookup, Open, Registry},
     session::{GetInfo, Ingest, StartFrom, WaitDurable},
-    source,
+    source::{self, Located},
     ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer, Assembler},
 };
 
@@ -67,10 +69,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(post_events)),
         )
         .route("/api/sessions/{id}/events", web::get().to(get_events))
+        .route("/api/sessions/{id}/access", web::get().to(get_access))
         .route("/ws/record/{id}", web::get().to(record))
         .route("/ws/watch/{id}", web::get().to(watch))
         .route("/ws/sessions", web::get().to(feed));
     access::routes(cfg);
+    admin::routes(cfg);
     assets::routes(cfg);
 }
 
@@ -92,6 +96,112 @@ fn session_id(raw: &str) -> Result<Arc<str>> {
     Ok(raw.into())
 }
 
+/// The project a recorder's `?key=` names, provided the request's `Origin` is one the project
+/// allows: `invalid_key` (401) or `origin_not_allowed` (403) otherwise, before anything is
+/// created or stored.
+async fn ingest_project(state: &AppState, req: &HttpRequest, key: Option<&str>) -> Result<String> {
+    let key = key
+        .and_then(|k| parse_key(k).ok())
+        .ok_or(Error::InvalidKey)?;
+    let project = state
+        .store
+        .run(move |c| projects::by_key(c, &key))
+        .await?
+        .ok_or(Error::InvalidKey)?;
+    let origin = match req.headers().get(header::ORIGIN) {
+        Some(o) => Some(o.to_str().map_err(|_| Error::OriginNotAllowed)?),
+        None => None,
+    };
+    if !project.allows_origin(origin) {
+        log::info!(
+            "recorder refused for project {}: origin not allowed",
+            project.id
+        );
+        return Err(Error::OriginNotAllowed);
+    }
+    Ok(project.id)
+}
+
+/// The hub's key of the session `id` as a user with `scope` addresses it: in `project` when
+/// given, else in the one project they see that has a session `id`. A project they do not see
+/// is answered like a session that does not exist (404), so nothing leaks.
+async fn resolve(
+    state: &AppState,
+    scope: &Scope,
+    id: &str,
+    project: Option<&str>,
+) -> Result<Arc<str>> {
+    validate_session_id(id)?;
+    if let Some(project) = project {
+        if validate_session_id(project).is_err() || !scope.allows(project) {
+            return Err(Error::SessionNotFound);
+        }
+        return Ok(session_key(project, id).into());
+    }
+    let candidates = match scope {
+        Scope::Only(list) => list.clone(),
+        Scope::All => {
+            let rows = state.store.read(projects::list).await?;
+            rows.into_iter().map(|p| p.id).collect()
+        }
+    };
+    let keys: Vec<String> = candidates.iter().map(|p| session_key(p, id)).collect();
+    match keys.as_slice() {
+        [] => return Err(Error::SessionNotFound),
+        [only] => return Ok(only.as_str().into()),
+        _ => {}
+    }
+    let mut found = Vec::new();
+    for key in &keys {
+        if state
+            .registry
+            .send(Lookup(key.as_str().into()))
+            .await?
+            .is_some()
+        {
+            found.push(key.clone());
+        }
+    }
+    let wanted = keys.clone();
+    for key in state
+        .store
+        .read(move |c| sessions::find_keys(c, &wanted))
+        .await?
+    {
+        if !found.contains(&key) {
+            found.push(key);
+        }
+    }
+    match found.as_slice() {
+        [] => Err(Error::SessionNotFound),
+        [one] => Ok(one.as_str().into()),
+        _ => Err(Error::InvalidQuery(
+            "sessions with this id exist in several projects: add ?project=NAME".into(),
+        )),
+    }
+}
+
+/// Writes the access log's row for a watch before anything of the session is sent: a watch that
+/// cannot be recorded does not happen.
+async fn record_access(
+    state: &AppState,
+    key: &Arc<str>,
+    username: &str,
+    kind: &'static str,
+) -> Result<()> {
+    let (key, user) = (key.to_string(), username.to_owned());
+    state
+        .store
+        .run(move |c| session_access::record(c, &key, &user, kind, now_ms()))
+        .await
+}
+
+#[derive(Deserialize)]
+struct ProjectParam {
+    /// The session's project; needed only when the id is used in several projects the user sees.
+    project: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct ListParams {
     /// Include sessions that ended more than 24 h ago.
@@ -104,12 +214,14 @@ struct ListParams {
 
 async fn list_sessions(
     state: Data<AppState>,
-    _: SignedIn,
+    who: SignedIn,
     q: Query<ListParams>,
 ) -> Result<HttpResponse> {
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let scope = Scope::load(&state.store, &who.0).await?;
     let query = ListQuery {
+        projects: scope.filter(),
         ended_after: (!q.all).then(|| now_ms() - RECENT_MS),
         before,
         limit: limit + 1,
@@ -124,6 +236,7 @@ async fn list_sessions(
         Err(e) if e.is_unavailable() => {
             log::warn!("session list from memory only: {e}");
             let mut sessions = state.registry.send(ActiveSessions).await?;
+            sessions.retain(|s| scope.allows(&s.project));
             sessions.sort_by(|a, b| (&b.started_at, &b.id).cmp(&(&a.started_at, &a.id)));
             return Ok(HttpResponse::Ok().json(SessionList {
                 sessions,
@@ -148,9 +261,11 @@ async fn list_sessions(
 
 fn parse_cursor(raw: &str) -> Result<(i64, String)> {
     let bad = || Error::InvalidQuery("cursor must be a `next_cursor` value".into());
-    let (ms, id) = raw.split_once(':').ok_or_else(bad)?;
+    let (ms, key) = raw.split_once(':').ok_or_else(bad)?;
+    let (project, id) = split_key(key);
+    validate_session_id(project).map_err(|_| bad())?;
     validate_session_id(id).map_err(|_| bad())?;
-    Ok((ms.parse().map_err(|_| bad())?, id.to_owned()))
+    Ok((ms.parse().map_err(|_| bad())?, key.to_owned()))
 }
 
 /// The session as the active actor knows it, else as stored.
@@ -169,9 +284,44 @@ async fn session_info(state: &AppState, id: &Arc<str>) -> Result<SessionInfo> {
         .ok_or(Error::SessionNotFound)
 }
 
-async fn get_session(state: Data<AppState>, _: SignedIn, id: Path<String>) -> Result<HttpResponse> {
-    let id = session_id(&id)?;
-    Ok(HttpResponse::Ok().json(session_info(&state, &id).await?))
+async fn get_session(
+    state: Data<AppState>,
+    who: SignedIn,
+    id: Path<String>,
+    q: Query<ProjectParam>,
+) -> Result<HttpResponse> {
+    let scope = Scope::load(&state.store, &who.0).await?;
+    let key = resolve(&state, &scope, &id, q.project.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(session_info(&state, &key).await?))
+}
+
+/// Entries of the access log one request returns at most.
+const MAX_ACCESS: i64 = 1000;
+
+/// The session's access log, newest first: who watched it, how and when (admins only).
+async fn get_access(
+    state: Data<AppState>,
+    who: SignedIn,
+    id: Path<String>,
+    q: Query<ProjectParam>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let key = resolve(&state, &Scope::All, &id, q.project.as_deref()).await?;
+    let rows = state
+        .store
+        .read(move |c| session_access::for_session(c, &key, MAX_ACCESS))
+        .await?;
+    let access: Vec<_> = rows
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "username": r.username,
+                "kind": r.kind,
+                "at": rfc3339(r.at),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "access": access })))
 }
 
 #[derive(Deserialize)]
@@ -181,16 +331,18 @@ struct EventParams {
     limit: Option<usize>,
     /// `rrweb` (default): the events as recorded; `envelope`: each as {seq, hub_time, event}.
     format: Option<String>,
+    project: Option<String>,
 }
 
 /// Streams the events as a JSON array, page by page from the database, then the buffer.
 async fn get_events(
     state: Data<AppState>,
-    _: SignedIn,
+    who: SignedIn,
     id: Path<String>,
     q: Query<EventParams>,
 ) -> Result<HttpResponse> {
-    let id = session_id(&id)?;
+    let scope = Scope::load(&state.store, &who.0).await?;
+    let id = resolve(&state, &scope, &id, q.project.as_deref()).await?;
     let envelope = match q.format.as_deref() {
         None | Some("rrweb") => false,
         Some("envelope") => true,
@@ -202,6 +354,7 @@ async fn get_events(
     };
     let from = StartFrom::Seq(q.after_seq.saturating_add(1));
     let located = source::locate(&state.registry, &state.store, &id).await?;
+    record_access(&state, &id, &who.0.username, "api").await?;
     let pages = source::open(&located, state.store.clone(), &id, from, None)
         .await?
         .pages;
@@ -247,9 +400,12 @@ async fn post_events(
     state: Data<AppState>,
     req: HttpRequest,
     id: Path<String>,
+    q: Query<RecordParams>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse> {
     let id = session_id(&id)?;
+    let project = ingest_project(&state, &req, q.key.as_deref()).await?;
+    let key: Arc<str> = session_key(&project, &id).into();
     let limit = state.cfg.max_frame_bytes;
     // A body trickling in holds memory and a connection: it must arrive in full in time.
     let read = async move {
@@ -276,7 +432,7 @@ async fn post_events(
     let session = state
         .registry
         .send(Open {
-            id: id.clone(),
+            id: key,
             user_agent: user_agent(&req),
             address: access::client_ip(&req, &state.cfg),
             arbiter: actix::Arbiter::current(),
@@ -301,6 +457,8 @@ async fn post_events(
 
 #[derive(Deserialize)]
 struct RecordParams {
+    /// The project's ingest key.
+    key: Option<String>,
     /// The `resume_token` of an earlier `welcome`: takes the session's slot over.
     resume: Option<String>,
 }
@@ -313,10 +471,12 @@ async fn record(
     stream: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = session_id(&id)?;
+    let q = q.into_inner();
+    let project = ingest_project(&state, &req, q.key.as_deref()).await?;
     let session = state
         .registry
         .send(Open {
-            id: id.clone(),
+            id: session_key(&project, &id).into(),
             user_agent: user_agent(&req),
             address: access::client_ip(&req, &state.cfg),
             arbiter: actix::Arbiter::current(),
@@ -325,7 +485,7 @@ async fn record(
         .map_err(Error::from)??;
     let limit = state.cfg.max_frame_bytes;
     let frames = Assembler::new(limit, state.cfg.body_timeout());
-    let socket = RecorderSocket::new(id, session, frames, q.into_inner().resume);
+    let socket = RecorderSocket::new(id, session, frames, q.resume);
     actix_ws::WsResponseBuilder::new(socket, &req, stream)
         .frame_size(limit)
         .start()
@@ -334,6 +494,7 @@ async fn record(
 #[derive(Deserialize)]
 struct WatchParams {
     from: Option<String>,
+    project: Option<String>,
 }
 
 fn parse_from(raw: Option<&str>) -> Result<StartFrom> {
@@ -356,15 +517,21 @@ fn parse_from(raw: Option<&str>) -> Result<StartFrom> {
 async fn watch(
     state: Data<AppState>,
     req: HttpRequest,
-    _: SignedIn,
+    who: SignedIn,
     id: Path<String>,
     q: Query<WatchParams>,
     stream: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     access::check_origin(&req, &state.cfg)?;
-    let id = session_id(&id)?;
+    let scope = Scope::load(&state.store, &who.0).await?;
+    let id = resolve(&state, &scope, &id, q.project.as_deref()).await?;
     let from = parse_from(q.from.as_deref())?;
     let source = source::locate(&state.registry, &state.store, &id).await?;
+    let kind = match source {
+        Located::Active(_) => "live",
+        Located::Stored { .. } => "replay",
+    };
+    record_access(&state, &id, &who.0.username, kind).await?;
     let limit = state.cfg.max_frame_bytes;
     let frames = Assembler::new(limit, state.cfg.body_timeout());
     let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), frames);
@@ -376,9 +543,11 @@ async fn watch(
 async fn feed(
     state: Data<AppState>,
     req: HttpRequest,
-    _: SignedIn,
+    who: SignedIn,
     stream: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     access::check_origin(&req, &state.cfg)?;
-    actix_ws::start(FeedSocket::new(state.registry.clone()), &req, stream)
+    let scope = Scope::load(&state.store, &who.0).await?;
+    let socket = FeedSocket::new(state.registry.clone(), scope.filter());
+    actix_ws::start(socket, &req, stream)
 }

@@ -110,6 +110,11 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// Ingest key of the default project a fresh install creates (what recorders send as
+    /// `?key=`); without it a random one is printed once with the snippet to paste.
+    #[arg(long, env = "STREAMDOM_DEFAULT_KEY", value_parser = parse_key)]
+    pub default_key: Option<String>,
+
     /// Hours a sign-in lasts before the user must sign in again.
     #[arg(long, env = "STREAMDOM_SIGN_IN_HOURS", default_value_t = 168)]
     pub sign_in_hours: u64,
@@ -139,6 +144,16 @@ pub enum LogFormat {
     Text,
     /// `{"ts":"2026-11-24T10:00:00.000Z","level":"INFO","target":"streamdom::server","message":…}`.
     Json,
+}
+
+/// Project keys travel in URLs: 8 to 128 characters of A-Z, a-z, 0-9, '_' and '-'.
+pub fn parse_key(raw: &str) -> Result<String, String> {
+    let ok = (8..=128).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then(|| raw.to_owned())
+        .ok_or_else(|| "a project key is 8 to 128 characters of A-Z, a-z, 0-9, '_' and '-'".into())
 }
 
 impl Config {

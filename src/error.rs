@@ -25,6 +25,8 @@ pub enum Error {
     RecorderConflict,
     #[error("the request or message did not arrive in full in time")]
     RequestTimeout,
+    #[error("{0} is recording now; retry once it has ended")]
+    StillRecording(String),
     #[error("a newer connection of this recorder took over the session")]
     RecorderReplaced,
     #[error("the hub is overloaded for this session; retry later")]
@@ -39,6 +41,8 @@ pub enum Error {
     Unauthorized,
     #[error("not allowed for this user")]
     Forbidden,
+    #[error("unknown or missing project key (`?key=` of the recorder's script)")]
+    InvalidKey,
     #[error("missing or wrong CSRF token; reload the page")]
     CsrfRejected,
     #[error("requests from this origin are not allowed")]
@@ -70,6 +74,7 @@ impl Error {
             Error::FrameTooLarge { .. } => "frame_too_large",
             Error::RecorderConflict => "recorder_conflict",
             Error::RequestTimeout => "request_timeout",
+            Error::StillRecording(_) => "still_recording",
             Error::RecorderReplaced => "recorder_replaced",
             Error::Overloaded => "overloaded",
             Error::ShuttingDown => "shutting_down",
@@ -77,6 +82,7 @@ impl Error {
             Error::ViewerTooSlow => "viewer_too_slow",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden => "forbidden",
+            Error::InvalidKey => "invalid_key",
             Error::CsrfRejected => "csrf_rejected",
             Error::OriginNotAllowed => "origin_not_allowed",
             Error::RateLimited => "rate_limited",
@@ -96,9 +102,9 @@ impl Error {
             Error::SessionNotFound | Error::NotFound => StatusCode::NOT_FOUND,
             Error::ViewerTooSlow | Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::FrameTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::RecorderConflict => StatusCode::CONFLICT,
+            Error::RecorderConflict | Error::StillRecording(_) => StatusCode::CONFLICT,
             Error::RecorderReplaced => StatusCode::GONE,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized | Error::InvalidKey => StatusCode::UNAUTHORIZED,
             Error::Forbidden | Error::CsrfRejected | Error::OriginNotAllowed => {
                 StatusCode::FORBIDDEN
             }
@@ -136,6 +142,7 @@ impl Error {
             Error::InvalidQuery(String::new()),
             Error::FrameTooLarge { size: 0, limit: 0 },
             Error::RecorderConflict,
+            Error::StillRecording(String::new()),
             Error::RecorderReplaced,
             Error::RequestTimeout,
             Error::Overloaded,
@@ -144,6 +151,7 @@ impl Error {
             Error::ViewerTooSlow,
             Error::Unauthorized,
             Error::Forbidden,
+            Error::InvalidKey,
             Error::CsrfRejected,
             Error::OriginNotAllowed,
             Error::RateLimited,

@@ -154,9 +154,34 @@ pub fn validate_session_id(id: &str) -> Result<()> {
     }
 }
 
+/// Separates a project from a session id in the hub's internal session key. Session ids and
+/// project names never contain it (see [`validate_session_id`]).
+pub const KEY_SEPARATOR: char = ':';
+
+/// The hub's internal key of a session: `<project>:<id>`, so that two projects can use the same
+/// session id. Registry, sessions, writer and the `sessions`/`event_chunks` rows use it; the API
+/// shows `id` and `project` apart.
+pub fn session_key(project: &str, id: &str) -> String {
+    format!("{project}{KEY_SEPARATOR}{id}")
+}
+
+/// `(project, id)` of an internal session key; a key without a project (never made by the hub)
+/// is read as the session id alone.
+pub fn split_key(key: &str) -> (&str, &str) {
+    key.split_once(KEY_SEPARATOR).unwrap_or(("", key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_split_back_into_project_and_id() {
+        let key = session_key("shop", "a-1");
+        assert_eq!(key, "shop:a-1");
+        assert_eq!(split_key(&key), ("shop", "a-1"));
+        assert_eq!(split_key("bare"), ("", "bare"));
+    }
 
     #[test]
     fn nesting_is_counted_outside_strings() {

@@ -5,8 +5,10 @@
 //!
 //! - `server`: starts and stops everything, wired together.
 //! - `api`: HTTP routes, the upgrades to sockets, the embedded dashboard (`assets`), sign-in
-//!   over HTTP (`access`: cookies, tokens, Origin and CSRF checks, login and logout).
-//! - `auth`: users, sign-ins and API tokens, passwords (Argon2id) and the sign-in limiter.
+//!   over HTTP (`access`: cookies, tokens, Origin and CSRF checks, login and logout), the
+//!   administration API (`admin`: projects, their origins and members).
+//! - `auth`: users, sign-ins and API tokens, passwords (Argon2id), the sign-in limiter, and
+//!   projects as access sees them (`auth::projects`: ingest keys, origins, who sees what).
 //!   Operations endpoints (`ops`: liveness, readiness, metrics).
 //! - `ws`: the socket actors: recorder, viewer and session-list feed.
 //! - `source`: where a viewer's or reader's events come from (active or stored), page by page.
@@ -21,6 +23,7 @@
 //!   `config`, `rate` (token buckets), `metrics` (process-wide counters for `/metrics`, bumped
 //!   by one-line calls).
 pub mod access;
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;

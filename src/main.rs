@@ -1,5 +1,5 @@
 //! The `streamdom` binary: `streamdom serve` runs the hub, `streamdom user …` manages who may
-//! sign in. (The load tool is its own binary, `streamdom-bench`, in bench/load.)
+//! sign in, `streamdom project …` which sites may record. (The load tool is its own binary, `streamdom-bench`, in bench/load.)
 
 use std::io::{BufRead, IsTerminal};
 
@@ -7,9 +7,9 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 use streamdom::{
-    auth::{self, Role},
-    config::{Config, LogFormat},
-    db,
+    auth::{self, projects as project_access, Role},
+    config::{parse_key, Config, LogFormat},
+    db::{self, projects::Removed},
     error::{Error, Result},
 };
 
@@ -34,6 +34,42 @@ enum Command {
         #[command(flatten)]
         cfg: Config,
     },
+    /// Manage projects: their ingest keys, allowed origins and retention.
+    Project {
+        #[command(subcommand)]
+        action: ProjectAction,
+        #[command(flatten)]
+        cfg: Config,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectAction {
+    /// Add a project and print its key and the snippet to paste.
+    Add {
+        name: String,
+        /// An origin its pages may record from (repeat it; none allows any origin).
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Days its sessions are kept.
+        #[arg(long, default_value_t = project_access::DEFAULT_RETENTION_DAYS)]
+        retention_days: i32,
+        /// Its ingest key (default: a random one).
+        #[arg(long, value_parser = parse_key)]
+        key: Option<String>,
+    },
+    /// List projects with their keys, origins and retention.
+    List,
+    /// Remove a project with all its sessions (refused while one of them is recording).
+    Remove { name: String },
+    /// Let pages of ORIGIN (`https://shop.example`) record for the project.
+    AllowOrigin {
+        name: String,
+        origin: String,
+        /// Take the origin off the list instead (an empty list allows any origin).
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -57,7 +93,9 @@ fn main() -> std::process::ExitCode {
     let dotenv = dotenvy::dotenv();
     let cli = Cli::parse();
     let log_format = match &cli.command {
-        Command::Serve(cfg) | Command::User { cfg, .. } => cfg.log_format,
+        Command::Serve(cfg) | Command::User { cfg, .. } | Command::Project { cfg, .. } => {
+            cfg.log_format
+        }
     };
     init_logging(log_format);
     match dotenv {
@@ -71,6 +109,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(cfg) => actix_web::rt::System::new().block_on(serve(cfg)),
         Command::User { action, cfg } => user(action, &cfg),
+        Command::Project { action, cfg } => project(action, &cfg),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -151,6 +190,71 @@ fn user(action: UserAction, cfg: &Config) -> Result<()> {
                 return Err(Error::NotFound);
             }
             eprintln!("removed {username}");
+        }
+    }
+    Ok(())
+}
+
+/// Runs a `project` command straight on the database, through the hub's own queries. A hub
+/// already running sees the change at once (keys and origins are read per connection).
+fn project(action: ProjectAction, cfg: &Config) -> Result<()> {
+    let pool = db::connect(&cfg.resolved_database_url(), 2)?;
+    let mut conn = pool.get()?;
+    let show = |p: &db::projects::ProjectRow| {
+        let origins = match p.allowed_origins.trim() {
+            "" => "any origin",
+            list => list,
+        };
+        println!(
+            "{}\t{}\t{}\t{} days",
+            p.id,
+            p.public_key.as_deref().unwrap_or("(set at the next start)"),
+            origins,
+            p.retention_days
+        );
+    };
+    match action {
+        ProjectAction::Add {
+            name,
+            origins,
+            retention_days,
+            key,
+        } => {
+            let row =
+                project_access::add_project(&mut conn, &name, key, &origins, Some(retention_days))?
+                    .ok_or_else(|| {
+                        Error::InvalidQuery(format!("project {name} (or its key) already exists"))
+                    })?;
+            let key = row.public_key.as_deref().unwrap_or_default();
+            let hub = cfg.public_url.as_deref().unwrap_or("https://HUB");
+            eprintln!("added project {name}; record its pages with:\n");
+            println!("<script src=\"{hub}/streamdom.js?key={key}\"></script>");
+            println!("<script>StreamDOM.init()</script>");
+        }
+        ProjectAction::List => {
+            for p in db::projects::list(&mut conn)? {
+                show(&p);
+            }
+        }
+        ProjectAction::Remove { name } => match db::projects::remove(&mut conn, &name)? {
+            Removed::Removed => eprintln!("removed project {name} and its sessions"),
+            Removed::NotFound => return Err(Error::NotFound),
+            Removed::HasActiveSessions => {
+                return Err(Error::InvalidQuery(format!(
+                    "project {name} has sessions recording now; retry once they end"
+                )))
+            }
+        },
+        ProjectAction::AllowOrigin {
+            name,
+            origin,
+            remove,
+        } => {
+            let row = match remove {
+                false => project_access::allow_origin(&mut conn, &name, &origin)?,
+                true => project_access::disallow_origin(&mut conn, &name, &origin)?,
+            };
+            show(&row.ok_or(Error::NotFound)?);
         }
     }
     Ok(())

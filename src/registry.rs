@@ -147,7 +147,7 @@ impl Handler<Lifecycle> for Registry {
         match msg {
             Lifecycle::Changed(info) => {
                 self.feed.retain(|_, r| r.connected());
-                let change = FeedUpdate::Changed(info);
+                let change = FeedUpdate::Changed(Box::new(info));
                 for r in self.feed.values() {
                     r.do_send(change.clone());
                 }
@@ -176,7 +176,7 @@ impl Handler<Lifecycle> for Registry {
 #[rtype(result = "()")]
 pub enum FeedUpdate {
     /// A session started, grew or ended.
-    Changed(SessionInfo),
+    Changed(Box<SessionInfo>),
     /// The hub is stopping.
     ShuttingDown,
 }

@@ -71,6 +71,23 @@ pub async fn run(cfg: Config) -> Result<Server> {
             crate::config::LogFormat::Text => eprintln!("\n{text}\n"),
         }
     }
+    let boot = cfg.clone();
+    if let Some(key) = store
+        .run(move |c| auth::projects::bootstrap_default_project(c, &boot))
+        .await?
+    {
+        // Printed once, to the terminal only (the key is public, but the log stays key-free).
+        let hub = cfg
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", cfg.bind));
+        eprintln!(
+            "\nCreated the project `default`. Add these two lines to the pages to record:\n\n\
+             <script src=\"{hub}/streamdom.js?key={key}\"></script>\n\
+             <script>StreamDOM.init()</script>\n\n\
+             More projects and allowed origins: `streamdom project --help`.\n"
+        );
+    }
     let writer = Writer::new(store.clone(), cfg.clone()).start();
     let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
     let state = Data::new(AppState {

@@ -23,7 +23,7 @@ pub enum Located {
     Active(Addr<Session>),
     /// Ended (or left by a previous run): everything is in the database.
     Stored {
-        info: SessionInfo,
+        info: Box<SessionInfo>,
         metas: Vec<(u64, i64)>,
     },
 }
@@ -42,7 +42,10 @@ pub async fn locate(registry: &Addr<Registry>, store: &Store, id: &Arc<str>) -> 
         })
         .await?;
     let info = row.ok_or(Error::SessionNotFound)?.info();
-    Ok(Located::Stored { info, metas })
+    Ok(Located::Stored {
+        info: Box::new(info),
+        metas,
+    })
 }
 
 pub type Pages = Pin<Box<dyn Stream<Item = Result<Vec<SharedEvent>>>>>;
@@ -94,7 +97,7 @@ pub async fn open(
             };
             let start_seq = pick_start(metas, from, info.first_event_ts);
             Ok(Opened {
-                info: info.clone(),
+                info: info.as_ref().clone(),
                 clock: None,
                 start_seq,
                 pages: Box::pin(pages(store, id.to_owned(), start_seq, None, Vec::new())),

@@ -24,14 +24,16 @@ viewport.append(spacer);
 const countEl = document.getElementById('count');
 const emptyEl = document.getElementById('empty');
 
-const startOf = (id: string) => Date.parse(sessions.get(id)!.started_at) || 0;
+const startOf = (key: string) => Date.parse(sessions.get(key)!.started_at) || 0;
+// Two projects may use the same session id: the list keys sessions by both.
+const keyOf = (s: SessionInfo) => `${s.project}:${s.id}`;
 
 function upsert(s: SessionInfo): void {
-  const old = sessions.get(s.id);
+  const old = sessions.get(keyOf(s));
   // A page fetched before a pushed update may carry older data: counts only grow, and an ended
   // session stays ended until it grows again (a recorder that comes back reopens it).
   if (old && (s.event_count < old.event_count || (s.event_count === old.event_count && !old.active && s.active))) return;
-  sessions.set(s.id, s);
+  sessions.set(keyOf(s), s);
   if (old) return;
   // Binary search keeps insertion O(log n) when thousands of sessions are listed.
   const t = Date.parse(s.started_at) || 0;
@@ -42,7 +44,7 @@ function upsert(s: SessionInfo): void {
     if (startOf(order[mid]) >= t) lo = mid + 1;
     else hi = mid;
   }
-  order.splice(lo, 0, s.id);
+  order.splice(lo, 0, keyOf(s));
 }
 
 let drawQueued = false;
@@ -53,7 +55,7 @@ function scheduleDraw(): void {
 }
 
 function row(s: SessionInfo, index: number, now: number): HTMLAnchorElement {
-  const a = el('a', { class: 'row', href: `/sessions/${encodeURIComponent(s.id)}`, 'data-testid': 'session-row', 'data-session-id': s.id });
+  const a = el('a', { class: 'row', href: `/sessions/${encodeURIComponent(s.id)}?project=${encodeURIComponent(s.project)}`, 'data-testid': 'session-row', 'data-session-id': s.id });
   a.style.top = `${index * ROW_HEIGHT}px`;
   const idCell = el('span', { class: 'c-id', title: s.id }, s.id);
   if (s.active) idCell.prepend(el('span', { class: 'badge', 'data-testid': 'live-badge' }, 'LIVE'));

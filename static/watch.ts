@@ -44,7 +44,7 @@ const changed = () => view.render();
 
 const stream = new Stream(
   // A link to a moment needs the session from its start; otherwise start at the newest snapshot.
-  { sessionId, from: initialT !== null ? 'start' : 'live', transport: browserTransport, wsUrl },
+  { sessionId, project: query.get('project'), from: initialT !== null ? 'start' : 'live', transport: browserTransport, wsUrl },
   {
     event: (r) => player.onEvent(r),
     boundary: (b) => void player.send(b),

@@ -21,7 +21,7 @@ async fn a_trickling_body_gets_408_in_time(backend: Backend) {
         let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let head = format!(
-            "POST /api/sessions/trickle/events HTTP/1.1\r\nHost: {addr}\r\n\
+            "POST /api/sessions/trickle/events?key={TEST_KEY} HTTP/1.1\r\nHost: {addr}\r\n\
              Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n{{\"type\":"
         );
         tcp.write_all(head.as_bytes()).unwrap();

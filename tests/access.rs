@@ -62,7 +62,7 @@ async fn signed_out_pages_redirect_and_api_and_sockets_refuse(b: Backend) {
     let (status, body, _) = hub
         .call(
             "POST",
-            &format!("/api/sessions/{id}/events"),
+            &keyed(&format!("/api/sessions/{id}/events")),
             &anon,
             Some(frame(5, &[inc(1_100, 9)])),
         )

@@ -63,7 +63,10 @@ async fn metrics_count_sessions_viewers_events_lag_refusals_and_errors(backend: 
             "--idle-timeout-secs",
             "1",
         ],
-        &[("STREAMDOM_ADMIN_PASSWORD", ADMIN_PASSWORD)],
+        &[
+            ("STREAMDOM_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("STREAMDOM_DEFAULT_KEY", TEST_KEY),
+        ],
     );
     let hub = client(&proc, db).await;
     let m = metrics(&hub).await;

@@ -157,8 +157,9 @@ async fn session_list_shows_active_and_recent_and_hides_older(backend: Backend) 
         let mut conn = pool.get().unwrap();
         let two_days = 48 * 3600 * 1000;
         let now = streamdom::event::now_ms();
-        streamdom::db::sessions::open_session(&mut conn, &old, now - two_days, None).unwrap();
-        streamdom::db::sessions::end_session(&mut conn, &old, now - two_days + 1000).unwrap();
+        let key = format!("default:{old}");
+        streamdom::db::sessions::open_session(&mut conn, &key, now - two_days, None).unwrap();
+        streamdom::db::sessions::end_session(&mut conn, &key, now - two_days + 1000).unwrap();
     }
     let ended = unique_id("ended");
     let (mut rec, _) = hub.recorder(&ended).await;

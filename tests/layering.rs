@@ -8,7 +8,7 @@ use std::path::Path;
 /// share the bottom level.
 const LAYERS: &[&[&str]] = &[
     &["server"],
-    &["api", "assets", "access", "ops"],
+    &["api", "assets", "access", "admin", "ops"],
     &["auth"],
     &["ws"],
     &["source"],

@@ -57,6 +57,7 @@ async fn during_a_database_outage_live_goes_on_the_list_answers_and_nothing_is_l
     cfg.db_pool_size = 4;
     cfg.workers = Some(2);
     cfg.admin_password = Some(ADMIN_PASSWORD.to_owned());
+    cfg.default_key = Some(TEST_KEY.to_owned());
     let server = streamdom::server::run(cfg).await.expect("hub starts");
     let hub = Hub::attach(server).await;
 

@@ -59,7 +59,7 @@ async fn ack_of(rec: &mut Ws, seq: u64, secs: u64) {
 async fn refused_data_stalls_only_its_own_session(backend: Backend) {
     let hub = Hub::start(backend).await;
     let (good, bad) = (unique_id("good"), unique_id("bad"));
-    refuse(&hub, backend, "bad-%");
+    refuse(&hub, backend, "default:bad-%");
     let (mut rec_good, _) = hub.recorder(&good).await;
     let (mut rec_bad, _) = hub.recorder(&bad).await;
     let events = page(1_000, 38); // 40 events

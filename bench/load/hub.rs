@@ -94,7 +94,12 @@ pub struct SpawnedHub {
 impl SpawnedHub {
     /// Runs `<hub> serve --bind 127.0.0.1:0 --database-url URL [extra…]` and waits for its
     /// "listening on" line.
-    pub fn start(hub: &Path, database_url: &str, extra: &[String]) -> Result<Self, String> {
+    pub fn start(
+        hub: &Path,
+        database_url: &str,
+        extra: &[String],
+        key: &str,
+    ) -> Result<Self, String> {
         let mut child = Command::new(hub)
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--database-url", database_url])
@@ -104,6 +109,7 @@ impl SpawnedHub {
             .args(extra)
             // The bench reads the bound address from the log; warnings still come through.
             .env("RUST_LOG", "warn,streamdom::server=info")
+            .env("STREAMDOM_DEFAULT_KEY", key)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

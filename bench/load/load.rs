@@ -49,6 +49,8 @@ const TICK: Duration = Duration::from_millis(100);
 pub struct Plan {
     /// `ws://127.0.0.1:PORT`
     pub base_ws: String,
+    /// The project key recorders send.
+    pub key: String,
     /// Prefix of the session ids, unique per run.
     pub run_id: String,
     pub sessions: usize,
@@ -378,7 +380,7 @@ async fn session(
     // Setup, bounded by the run's setup deadline.
     let setup = async {
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
-        let url = format!("{}/ws/record/{id}", plan.base_ws);
+        let url = format!("{}/ws/record/{id}?key={}", plan.base_ws, plan.key);
         let (mut sink, mut stream) = connect(&client, &url).await?.split();
         match stream.next().await {
             Some(Ok(Frame::Text(t))) if t.starts_with(b"{\"type\":\"welcome\"") => {}

@@ -60,6 +60,14 @@ pub struct BenchArgs {
     #[arg(long)]
     pub spawn: bool,
 
+    /// The project key recorders send (`?key=`); a spawned hub gets it as its default key.
+    #[arg(
+        long,
+        env = "STREAMDOM_DEFAULT_KEY",
+        default_value = "pk_bench_default_key"
+    )]
+    pub key: String,
+
     /// With --spawn: the hub binary (default: `streamdom` beside this one).
     #[arg(long)]
     pub hub_bin: Option<PathBuf>,
@@ -285,6 +293,7 @@ fn run_step(
             &hub_bin(args.hub_bin.as_deref())?,
             &db.url(),
             &args.hub_args,
+            &args.key,
         )?;
         (Some(hub), Some(db))
     } else {
@@ -298,6 +307,7 @@ fn run_step(
 
     let plan = Plan {
         base_ws,
+        key: args.key.clone(),
         run_id,
         sessions,
         viewers: args.viewers,

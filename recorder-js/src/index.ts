@@ -12,6 +12,8 @@ export interface InitOptions {
   sessionId?: string;
   /** Hub base URL, e.g. https://hub.example.com; default: where this script was loaded from. */
   endpoint?: string;
+  /** The project's public ingest key; default: the `?key=` of this script's own URL. */
+  key?: string;
   /** Replace every input's value with asterisks (default true). */
   maskAllInputs?: boolean;
   maskInputOptions?: RecordOptions['maskInputOptions'];
@@ -45,12 +47,17 @@ const BLOCK_SELECTOR = '[data-streamdom-block]';
 const MASK_TEXT_SELECTOR = '[data-streamdom-mask]';
 
 let defaultEndpoint: string | undefined;
+let defaultKey: string | undefined;
 let active: Handle | undefined;
 
-/** Set by the bundle entry points from where the script itself was loaded. */
+/** Set by the bundle entry points from where the script itself was loaded (and its `?key=`). */
 export function setDefaultEndpoint(url: string | undefined | null): void {
   if (!url) return;
-  try { defaultEndpoint = new URL(url, location.href).origin; } catch { /* keep fallback */ }
+  try {
+    const parsed = new URL(url, location.href);
+    defaultEndpoint = parsed.origin;
+    defaultKey = parsed.searchParams.get('key') ?? undefined;
+  } catch { /* keep fallback */ }
 }
 
 function init(options: InitOptions = {}): Handle {
@@ -60,7 +67,9 @@ function init(options: InitOptions = {}): Handle {
   }
   const sessionId = sessionIdFor(options.sessionId);
   const endpoint = (options.endpoint ?? defaultEndpoint ?? location.origin).replace(/\/+$/, '');
-  const recorder = new Recorder(sessionId, endpoint, {
+  const key = options.key ?? defaultKey;
+  if (!key) console.warn('StreamDOM: no project key (add ?key=… to the script URL); the hub will refuse the recording');
+  const recorder = new Recorder(sessionId, endpoint, key ?? '', {
     maskAllInputs: options.maskAllInputs ?? true,
     maskInputOptions: { password: true, ...options.maskInputOptions },
     maskTextSelector: options.maskTextSelector ?? MASK_TEXT_SELECTOR,

@@ -2,7 +2,15 @@
 // The wire protocol between the hub, recorders, viewers and the dashboard; see docs/PROTOCOL.md.
 
 /** A session as the API and the dashboard show it. */
-export type SessionInfo = { id: string, active: boolean, started_at: string, last_event_at: string, ended_at: string | null, duration_ms: number, url: string | null, user_agent: string | null, event_count: number, raw_bytes: number, stored_bytes: number, first_event_ts: number | null, };
+export type SessionInfo = { 
+/**
+ * The id the recorder chose, unique within its project.
+ */
+id: string, 
+/**
+ * The project the session was recorded for (`?project=` where an id is ambiguous).
+ */
+project: string, active: boolean, started_at: string, last_event_at: string, ended_at: string | null, duration_ms: number, url: string | null, user_agent: string | null, event_count: number, raw_bytes: number, stored_bytes: number, first_event_ts: number | null, };
 
 /** A page of `GET /api/sessions`. */
 export type SessionList = { sessions: Array<SessionInfo>, 
@@ -42,6 +50,7 @@ export const CLOSE = {
   invalid_frame: 4400,
   invalid_query: 4400,
   invalid_session_id: 4400,
+  invalid_key: 4401,
   unauthorized: 4401,
   csrf_rejected: 4403,
   forbidden: 4403,
@@ -51,6 +60,7 @@ export const CLOSE = {
   request_timeout: 4408,
   viewer_too_slow: 4408,
   recorder_conflict: 4409,
+  still_recording: 4409,
   recorder_replaced: 4410,
   frame_too_large: 4413,
   rate_limited: 4429,

@@ -29,13 +29,14 @@ export class Recorder {
   /** From the hub's `welcome`: presenting it again takes this session's slot over at once. */
   private resumeToken: string | null;
 
-  constructor(readonly sessionId: string, private endpoint: string, private options: RecordOptions) {
+  constructor(readonly sessionId: string, private endpoint: string, private key: string, private options: RecordOptions) {
     this.pageStartSeq = loadSeq(sessionId);
     this.buffer = new EventBuffer(this.pageStartSeq);
     this.buffer.restore(takePending(sessionId));
     const ws = endpoint.replace(/^http/, 'ws');
     this.resumeToken = loadToken(sessionId);
-    const url = () => `${ws}/ws/record/${sessionId}${this.resumeToken ? `?resume=${encodeURIComponent(this.resumeToken)}` : ''}`;
+    const keyParam = `key=${encodeURIComponent(key)}`;
+    const url = () => `${ws}/ws/record/${sessionId}?${keyParam}${this.resumeToken ? `&resume=${encodeURIComponent(this.resumeToken)}` : ''}`;
     this.socket = new RecorderSocket(url, {
       welcome: (w) => this.onWelcome(w),
       ack: (n) => this.onAck(n),
@@ -149,7 +150,7 @@ export class Recorder {
   /** Everything not yet durable goes by POST; the hub ignores seqs it already has. */
   private postUnacked(): void {
     const frames = this.buffer.frames(this.durableSeq, KEEPALIVE_QUOTA - 1024);
-    if (frames.length) postFrames(`${this.endpoint}/api/sessions/${this.sessionId}/events`, frames);
+    if (frames.length) postFrames(`${this.endpoint}/api/sessions/${this.sessionId}/events?key=${encodeURIComponent(this.key)}`, frames);
   }
 
   private onPageHide = (): void => {

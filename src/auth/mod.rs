@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod limiter;
 pub mod password;
+pub mod projects;
 
 use std::fmt::Write as _;
 

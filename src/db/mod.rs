@@ -1,12 +1,14 @@
 //! The database: one connection type over SQLite and PostgreSQL, picked by the URL, its
 //! r2d2 pool, and the embedded migrations run at start. Queries live beside their table
-//! (`sessions`, `chunks`, `users`, `user_sessions`, `api_tokens`); async code reaches them
+//! (`sessions`, `chunks`, `projects`, `users`, `user_sessions`, `api_tokens`, `session_access`); async code reaches them
 //! through [`Store`].
 
 pub mod api_tokens;
 pub mod chunks;
+pub mod projects;
 pub mod schema;
 pub mod scratch;
+pub mod session_access;
 pub mod sessions;
 mod startup;
 mod store;

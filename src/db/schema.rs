@@ -14,6 +14,7 @@ diesel::table! {
         stored_bytes -> BigInt,
         first_event_ts -> Nullable<BigInt>,
         last_seq -> BigInt,
+        project_id -> Text,
     }
 }
 
@@ -61,7 +62,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        public_key -> Nullable<Text>,
+        allowed_origins -> Text,
+        retention_days -> Integer,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, username) {
+        project_id -> Text,
+        username -> Text,
+    }
+}
+
+diesel::table! {
+    session_access (id) {
+        id -> Text,
+        session_key -> Text,
+        project_id -> Text,
+        username -> Text,
+        kind -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(event_chunks -> sessions (session_id));
+diesel::joinable!(project_members -> projects (project_id));
+diesel::joinable!(project_members -> users (username));
 diesel::joinable!(user_sessions -> users (username));
 diesel::joinable!(api_tokens -> users (username));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -69,5 +100,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_chunks,
     users,
     user_sessions,
-    api_tokens
+    api_tokens,
+    projects,
+    project_members,
+    session_access
 );

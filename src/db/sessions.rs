@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::{chunks::load_metas, schema::sessions, DbConn};
 use crate::{
     error::Result,
+    event::split_key,
     protocol::{self, SessionInfo},
 };
 
@@ -22,13 +23,16 @@ pub struct SessionRow {
     pub stored_bytes: i64,
     pub first_event_ts: Option<i64>,
     pub last_seq: i64,
+    pub project_id: String,
 }
 
 impl SessionRow {
+    /// `id` is the hub's key `<project>:<id>`; the API shows the two apart.
     pub fn info(&self) -> SessionInfo {
         let end = self.ended_at.unwrap_or(self.last_event_at);
         SessionInfo {
-            id: self.id.clone(),
+            id: split_key(&self.id).1.to_owned(),
+            project: self.project_id.clone(),
             active: self.ended_at.is_none(),
             started_at: protocol::rfc3339(self.started_at),
             last_event_at: protocol::rfc3339(self.last_event_at),
@@ -50,7 +54,8 @@ pub struct OpenedSession {
     pub metas: Vec<(u64, i64)>,
 }
 
-/// Creates the session's row, or reopens an existing one (a recorder came back).
+/// Creates the session's row, or reopens an existing one (a recorder came back). `id` is the
+/// session's key, `<project>:<id>`.
 pub fn open_session(
     conn: &mut DbConn,
     id: &str,
@@ -85,6 +90,7 @@ pub fn open_session(
                     stored_bytes: 0,
                     first_event_ts: None,
                     last_seq: 0,
+                    project_id: split_key(id).0.to_owned(),
                 };
                 diesel::insert_into(sessions::table)
                     .values(&row)
@@ -127,7 +133,17 @@ pub fn get_session(conn: &mut DbConn, id: &str) -> Result<Option<SessionRow>> {
         .optional()?)
 }
 
+/// The sessions among these keys that exist.
+pub fn find_keys(conn: &mut DbConn, keys: &[String]) -> Result<Vec<String>> {
+    Ok(sessions::table
+        .filter(sessions::id.eq_any(keys))
+        .select(sessions::id)
+        .load(conn)?)
+}
+
 pub struct ListQuery {
+    /// Only sessions of these projects; `None` lists every project's.
+    pub projects: Option<Vec<String>>,
     /// Hide sessions that ended before this time (ms); `None` lists all.
     pub ended_after: Option<i64>,
     /// Keyset cursor: only sessions strictly older than (started_at, id).
@@ -139,6 +155,9 @@ pub struct ListQuery {
 /// the cost follows the size of the answer, not of the table.
 pub fn list_sessions(conn: &mut DbConn, q: &ListQuery) -> Result<Vec<SessionRow>> {
     let mut query = sessions::table.select(SessionRow::as_select()).into_boxed();
+    if let Some(projects) = &q.projects {
+        query = query.filter(sessions::project_id.eq_any(projects.clone()));
+    }
     if let Some(cutoff) = q.ended_after {
         query = query.filter(
             sessions::ended_at

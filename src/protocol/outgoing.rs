@@ -11,7 +11,10 @@ use crate::event::Event;
 #[derive(Serialize, Debug, Clone, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SessionInfo {
+    /// The id the recorder chose, unique within its project.
     pub id: String,
+    /// The project the session was recorded for (`?project=` where an id is ambiguous).
+    pub project: String,
     pub active: bool,
     pub started_at: String,
     pub last_event_at: String,

@@ -14,14 +14,17 @@ use crate::{
 
 pub struct FeedSocket {
     conn: u64,
+    /// Only sessions of these projects are shown; `None` shows every project's.
+    projects: Option<Vec<String>>,
     registry: Addr<Registry>,
     last_seen: Instant,
 }
 
 impl FeedSocket {
-    pub fn new(registry: Addr<Registry>) -> Self {
+    pub fn new(registry: Addr<Registry>, projects: Option<Vec<String>>) -> Self {
         FeedSocket {
             conn: next_conn_id(),
+            projects,
             registry,
             last_seen: Instant::now(),
         }
@@ -63,7 +66,15 @@ impl Handler<FeedUpdate> for FeedSocket {
 
     fn handle(&mut self, msg: FeedUpdate, ctx: &mut Self::Context) {
         match msg {
-            FeedUpdate::Changed(info) => send(ctx, &HubToFeed::Session { session: &info }),
+            FeedUpdate::Changed(info) => {
+                let shown = self
+                    .projects
+                    .as_ref()
+                    .is_none_or(|list| list.contains(&info.project));
+                if shown {
+                    send(ctx, &HubToFeed::Session { session: &info });
+                }
+            }
             FeedUpdate::ShuttingDown => {
                 ctx.close(Some(restart_reason()));
                 ctx.stop();

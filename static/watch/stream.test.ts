@@ -12,7 +12,7 @@ const T0 = 1_700_000_000_000;
 /** Event `seq` at T0 + 100·seq; rrweb type 3 (incremental) unless given. */
 const rec = (seq: number, type = 3): Rec => ({ seq, hub_time: T0 + 100 * seq + 5, event: { type, timestamp: T0 + 100 * seq, data: {} } as Rec['event'] });
 const session = (active: boolean): SessionInfo => ({
-  id: 's1', active, started_at: '', last_event_at: '', ended_at: null, duration_ms: 0, url: null, user_agent: null,
+  id: 's1', project: 'default', active, started_at: '', last_event_at: '', ended_at: null, duration_ms: 0, url: null, user_agent: null,
   event_count: 0, raw_bytes: 0, stored_bytes: 0, first_event_ts: T0,
 });
 const seqs = (rs: readonly Rec[]) => rs.map((r) => r.seq);

@@ -79,7 +79,7 @@ export class Stream {
   private main: Conn | null = null;
   private historyLoad: Promise<void> | null = null;
 
-  constructor(private opts: { sessionId: string; from: 'start' | 'live'; transport: Transport; wsUrl(path: string): string }, public on: StreamEvents) {
+  constructor(private opts: { sessionId: string; project?: string | null; from: 'start' | 'live'; transport: Transport; wsUrl(path: string): string }, public on: StreamEvents) {
     this.from = opts.from;
   }
 
@@ -125,7 +125,8 @@ export class Stream {
   }
 
   private url(from: string): string {
-    return `${this.opts.wsUrl(`/ws/watch/${encodeURIComponent(this.opts.sessionId)}`)}?from=${from}`;
+    const project = this.opts.project ? `&project=${encodeURIComponent(this.opts.project)}` : '';
+    return `${this.opts.wsUrl(`/ws/watch/${encodeURIComponent(this.opts.sessionId)}`)}?from=${from}${project}`;
   }
 
   /**

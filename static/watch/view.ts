@@ -125,7 +125,9 @@ export class View {
   }
 
   private async copyLink(ms: number): Promise<void> {
-    const link = `${location.origin}/sessions/${encodeURIComponent(this.sessionId)}?t=${Math.round(ms)}`;
+    const project = new URLSearchParams(location.search).get('project');
+    const inProject = project ? `project=${encodeURIComponent(project)}&` : '';
+    const link = `${location.origin}/sessions/${encodeURIComponent(this.sessionId)}?${inProject}t=${Math.round(ms)}`;
     this.copyBtn.dataset.link = link;
     try {
       await navigator.clipboard.writeText(link);

@@ -16,6 +16,8 @@ export const CHROMIUM = process.env.STREAMDOM_CHROMIUM ?? '/usr/bin/chromium';
 const BIN = resolve(root, process.env.STREAMDOM_BIN ?? 'target/debug/streamdom');
 const VERBOSE = !!process.env.STREAMDOM_TEST_VERBOSE;
 /** The administrator every test hub starts with. */
+/** The default project's ingest key on every browser-test hub; the test site's pages send it. */
+export const KEY = 'pk_browser_test_key';
 export const ADMIN = { username: process.env.STREAMDOM_ADMIN_USER ?? 'admin', password: process.env.STREAMDOM_ADMIN_PASSWORD ?? 'browser-test-password' };
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -65,7 +67,7 @@ export class Hub {
 
   async start() {
     const args = ['serve', '--bind', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--idle-timeout-secs', '2', ...this.extraArgs];
-    const env = { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,actix_server=warn', STREAMDOM_ADMIN_USER: ADMIN.username, STREAMDOM_ADMIN_PASSWORD: ADMIN.password };
+    const env = { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,actix_server=warn', STREAMDOM_ADMIN_USER: ADMIN.username, STREAMDOM_ADMIN_PASSWORD: ADMIN.password, STREAMDOM_DEFAULT_KEY: KEY };
     const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const keep = (chunk) => {
@@ -138,7 +140,7 @@ export async function startSite(hubUrl) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
-    const html = (await readFile(join(siteDir, name), 'utf8')).replaceAll('{{HUB}}', hubUrl);
+    const html = (await readFile(join(siteDir, name), 'utf8')).replaceAll('{{HUB}}', hubUrl).replaceAll('{{KEY}}', KEY);
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));

@@ -93,7 +93,7 @@ impl TestDb {
         use streamdom::db::schema::event_chunks;
         let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
         event_chunks::table
-            .filter(event_chunks::session_id.eq(id))
+            .filter(event_chunks::session_id.eq(format!("default:{id}")))
             .select(max(event_chunks::raw_len))
             .first::<Option<i32>>(&mut conn)
             .unwrap()
@@ -120,11 +120,24 @@ impl TestDb {
         use streamdom::db::schema::event_chunks;
         let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
         event_chunks::table
-            .filter(event_chunks::session_id.eq(id))
+            .filter(event_chunks::session_id.eq(format!("default:{id}")))
             .count()
             .get_result(&mut conn)
             .unwrap()
     }
+}
+
+/// The default project's ingest key on every test hub (`STREAMDOM_DEFAULT_KEY`); the recorder
+/// helpers send it.
+pub const TEST_KEY: &str = "pk_test_default_key";
+
+/// A recorder path with the default project's key added (unless it names a key already).
+pub fn keyed(path: &str) -> String {
+    if path.contains("key=") {
+        return path.to_owned();
+    }
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}key={TEST_KEY}")
 }
 
 /// The administrator every test hub starts with (`STREAMDOM_ADMIN_PASSWORD`).
@@ -198,6 +211,7 @@ impl Hub {
         cfg.db_pool_size = 4;
         cfg.workers = Some(2);
         cfg.admin_password = Some(ADMIN_PASSWORD.to_owned());
+        cfg.default_key = Some(TEST_KEY.to_owned());
         tweak(&mut cfg);
         let server = streamdom::server::run(cfg.clone())
             .await
@@ -375,7 +389,7 @@ impl Hub {
     pub async fn post(&self, path: &str, body: impl Into<Bytes>) -> (u16, Value) {
         // A POST may wait up to 10 s for durability, past awc's default 5 s timeout.
         let mut res = awc::Client::new()
-            .post(self.http(path))
+            .post(self.http(&keyed(path)))
             .timeout(Duration::from_secs(30))
             .insert_header(("content-type", "text/plain"))
             .send_body(body.into())
@@ -391,7 +405,11 @@ impl Hub {
     /// Opens a WebSocket as the signed-in administrator; `Err(status)` when the upgrade is
     /// refused.
     pub async fn ws(&self, path: &str) -> Result<Ws, (u16, Value)> {
-        self.ws_as(path, &self.admin).await
+        let path = match path.starts_with("/ws/record/") {
+            true => keyed(path),
+            false => path.to_owned(),
+        };
+        self.ws_as(&path, &self.admin).await
     }
 
     /// A recorder socket that has received its welcome; like a real recorder it presents the

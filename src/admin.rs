@@ -1,0 +1,217 @@
+//! The administration API: projects (their keys, allowed origins and retention) and which
+//! members see which project. Reading the list is open to every signed-in user (a member sees
+//! the projects granted to them); every change needs an admin and passes the CSRF check.
+
+use actix_web::{
+    web::{self, Data, Json, Path, Query},
+    HttpResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    access::{Changing, SignedIn},
+    api::AppState,
+    auth::projects::{self as access_projects, Scope},
+    db::{
+        projects::{self, ProjectRow, Removed},
+        users,
+    },
+    error::{Error, Result},
+    protocol::rfc3339,
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/projects", web::get().to(list))
+        .route("/api/projects", web::post().to(create))
+        .route("/api/projects/{name}", web::delete().to(remove))
+        .route("/api/projects/{name}/origins", web::post().to(add_origin))
+        .route(
+            "/api/projects/{name}/origins",
+            web::delete().to(remove_origin),
+        )
+        .route("/api/projects/{name}/members", web::post().to(grant))
+        .route(
+            "/api/projects/{name}/members/{username}",
+            web::delete().to(revoke),
+        );
+}
+
+#[derive(Serialize)]
+struct ProjectInfo {
+    name: String,
+    /// The public ingest key recorders send as `?key=`.
+    key: Option<String>,
+    /// Origins whose pages may record; empty allows any.
+    allowed_origins: Vec<String>,
+    retention_days: i32,
+    created_at: String,
+    /// Members granted the project (shown to admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<Vec<String>>,
+}
+
+impl ProjectInfo {
+    fn new(row: ProjectRow, members: Option<Vec<String>>) -> Self {
+        ProjectInfo {
+            allowed_origins: row.origins(),
+            name: row.id,
+            key: row.public_key,
+            retention_days: row.retention_days,
+            created_at: rfc3339(row.created_at),
+            members,
+        }
+    }
+}
+
+async fn list(state: Data<AppState>, who: SignedIn) -> Result<HttpResponse> {
+    let scope = Scope::load(&state.store, &who.0).await?;
+    let admin = scope == Scope::All;
+    let shown = state
+        .store
+        .read(move |c| {
+            let mut out = Vec::new();
+            for row in projects::list(c)? {
+                if !scope.allows(&row.id) {
+                    continue;
+                }
+                let members = match admin {
+                    true => Some(projects::members_of(c, &row.id)?),
+                    false => None,
+                };
+                out.push(ProjectInfo::new(row, members));
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "projects": shown })))
+}
+
+#[derive(Deserialize)]
+struct NewProject {
+    name: String,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    retention_days: Option<i32>,
+}
+
+async fn create(
+    state: Data<AppState>,
+    who: Changing,
+    body: Json<NewProject>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let new = body.into_inner();
+    let name = new.name.clone();
+    let row = state
+        .store
+        .run(move |c| {
+            access_projects::add_project(
+                c,
+                &new.name,
+                None,
+                &new.allowed_origins,
+                new.retention_days,
+            )
+        })
+        .await?
+        .ok_or_else(|| Error::InvalidQuery(format!("project {name} already exists")))?;
+    log::info!("{} added project {}", who.0.username, row.id);
+    Ok(HttpResponse::Created().json(ProjectInfo::new(row, Some(Vec::new()))))
+}
+
+async fn remove(state: Data<AppState>, who: Changing, name: Path<String>) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let name = name.into_inner();
+    let id = name.clone();
+    match state.store.run(move |c| projects::remove(c, &id)).await? {
+        Removed::Removed => {
+            log::info!("{} removed project {name}", who.0.username);
+            Ok(HttpResponse::NoContent().finish())
+        }
+        Removed::NotFound => Err(Error::NotFound),
+        Removed::HasActiveSessions => Err(Error::StillRecording(format!("a session of {name}"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct OriginParam {
+    origin: String,
+}
+
+async fn add_origin(
+    state: Data<AppState>,
+    who: Changing,
+    name: Path<String>,
+    body: Json<OriginParam>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let (name, origin) = (name.into_inner(), body.into_inner().origin);
+    let row = state
+        .store
+        .run(move |c| access_projects::allow_origin(c, &name, &origin))
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(HttpResponse::Ok().json(ProjectInfo::new(row, None)))
+}
+
+async fn remove_origin(
+    state: Data<AppState>,
+    who: Changing,
+    name: Path<String>,
+    q: Query<OriginParam>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let (name, origin) = (name.into_inner(), q.into_inner().origin);
+    let row = state
+        .store
+        .run(move |c| access_projects::disallow_origin(c, &name, &origin))
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(HttpResponse::Ok().json(ProjectInfo::new(row, None)))
+}
+
+#[derive(Deserialize)]
+struct Member {
+    username: String,
+}
+
+async fn grant(
+    state: Data<AppState>,
+    who: Changing,
+    name: Path<String>,
+    body: Json<Member>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let (name, user) = (name.into_inner(), body.into_inner().username);
+    let found = state
+        .store
+        .run(move |c| {
+            if projects::get(c, &name)?.is_none() || users::get(c, &user)?.is_none() {
+                return Ok(false);
+            }
+            projects::grant(c, &name, &user)?;
+            Ok(true)
+        })
+        .await?;
+    match found {
+        true => Ok(HttpResponse::NoContent().finish()),
+        false => Err(Error::NotFound),
+    }
+}
+
+async fn revoke(
+    state: Data<AppState>,
+    who: Changing,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let (name, user) = path.into_inner();
+    let found = state
+        .store
+        .run(move |c| projects::revoke(c, &name, &user))
+        .await?;
+    match found {
+        true => Ok(HttpResponse::NoContent().finish()),
+        false => Err(Error::NotFound),
+    }
+}
