@@ -40,6 +40,24 @@ pub struct Server {
     writer: Addr<Writer>,
 }
 
+/// Prints a one-time notice (a first password, the snippet to paste) to stderr, never through
+/// the log, which may be kept or shipped; in the log's own form, so that a JSON log stays one
+/// object a line.
+fn announce(cfg: &Config, text: &str) {
+    match cfg.log_format {
+        crate::config::LogFormat::Json => eprintln!(
+            "{}",
+            serde_json::json!({
+                "ts": crate::protocol::rfc3339(crate::event::now_ms()),
+                "level": "WARN",
+                "target": "streamdom::server",
+                "message": text,
+            })
+        ),
+        crate::config::LogFormat::Text => eprintln!("\n{text}\n"),
+    }
+}
+
 /// Opens the database (running migrations), starts the actors and binds the HTTP server.
 /// Must be called inside an actix system.
 pub async fn run(cfg: Config) -> Result<Server> {
@@ -51,41 +69,32 @@ pub async fn run(cfg: Config) -> Result<Server> {
     let store = Store::new(pool);
     let boot = cfg.clone();
     if let Some(password) = store.run(move |c| auth::bootstrap_admin(c, &boot)).await? {
-        // Printed once, to stderr only, never through the log (which may be kept or shipped),
-        // in the form of the log's lines so that a JSON log stays parseable.
-        let text = format!(
-            "Created the administrator `{}` with the password: {password} \
-             Sign in at /login and change it with `streamdom user passwd {}`.",
-            cfg.admin_user, cfg.admin_user
-        );
-        match cfg.log_format {
-            crate::config::LogFormat::Json => eprintln!(
-                "{}",
-                serde_json::json!({
-                    "ts": crate::protocol::rfc3339(crate::event::now_ms()),
-                    "level": "WARN",
-                    "target": "streamdom::server",
-                    "message": text,
-                })
+        announce(
+            &cfg,
+            &format!(
+                "Created the administrator `{}` with the password: {password}\n\
+                 Sign in at /login and change it with `streamdom user passwd {}`.",
+                cfg.admin_user, cfg.admin_user
             ),
-            crate::config::LogFormat::Text => eprintln!("\n{text}\n"),
-        }
+        );
     }
     let boot = cfg.clone();
     if let Some(key) = store
         .run(move |c| auth::projects::bootstrap_default_project(c, &boot))
         .await?
     {
-        // Printed once, to the terminal only (the key is public, but the log stays key-free).
         let hub = cfg
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", cfg.bind));
-        eprintln!(
-            "\nCreated the project `default`. Add these two lines to the pages to record:\n\n\
-             <script src=\"{hub}/streamdom.js?key={key}\"></script>\n\
-             <script>StreamDOM.init()</script>\n\n\
-             More projects and allowed origins: `streamdom project --help`.\n"
+        announce(
+            &cfg,
+            &format!(
+                "Created the project `default`. Add these two lines to the pages to record:\n\n\
+                 <script src=\"{hub}/streamdom.js?key={key}\"></script>\n\
+                 <script>StreamDOM.init()</script>\n\n\
+                 More projects and allowed origins: `streamdom project --help`."
+            ),
         );
     }
     let writer = Writer::new(store.clone(), cfg.clone()).start();
