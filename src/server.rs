@@ -55,6 +55,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .app_data(state.clone())
             .app_data(api::query_config())
             .app_data(api::path_config())
+            .wrap(actix_web::middleware::from_fn(ops::method_not_allowed))
             .wrap(actix_web::middleware::from_fn(ops::head_as_get))
             .wrap(ops::quiet_logger())
             .wrap(actix_web::middleware::from_fn(ops::count_responses))
