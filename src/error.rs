@@ -15,6 +15,8 @@ pub enum Error {
     SessionNotFound,
     #[error("not found")]
     NotFound,
+    #[error("this path does not answer this method; `Allow` lists those it does")]
+    MethodNotAllowed,
     #[error("invalid frame: {0}")]
     InvalidFrame(String),
     #[error("invalid query: {0}")]
@@ -69,6 +71,7 @@ impl Error {
             Error::InvalidSessionId => "invalid_session_id",
             Error::SessionNotFound => "session_not_found",
             Error::NotFound => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
             Error::InvalidFrame(_) => "invalid_frame",
             Error::InvalidQuery(_) => "invalid_query",
             Error::FrameTooLarge { .. } => "frame_too_large",
@@ -100,6 +103,7 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::SessionNotFound | Error::NotFound => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::ViewerTooSlow | Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::FrameTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RecorderConflict | Error::StillRecording(_) => StatusCode::CONFLICT,

@@ -1,6 +1,6 @@
 //! Operations endpoints and HTTP basics: liveness (`/livez`), readiness (`/readyz`, and
 //! `/healthz` as its alias), Prometheus `/metrics` (counted in `metrics`), `HEAD` wherever `GET`
-//! is served, the access log, and the listening socket (bound first, so that a port in use is
+//! is served, the OpenAPI document (`/api/openapi.json`), the access log, and the listening socket (bound first, so that a port in use is
 //! one clear line). Liveness says only that the process answers; readiness asks the database through
 //! the pool, on the blocking pool and within `READY_TIMEOUT`, so a database that hangs makes
 //! the hub unready without ever blocking the runtime.
@@ -8,15 +8,18 @@
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc,
+        Arc, LazyLock,
     },
     time::Duration,
 };
 
 use actix_web::{
-    body::MessageBody,
-    dev::{ServiceRequest, ServiceResponse},
-    http::Method,
+    body::{EitherBody, MessageBody},
+    dev::{ResourceDef, ServiceRequest, ServiceResponse},
+    http::{
+        header::{HeaderValue, ALLOW},
+        Method, StatusCode,
+    },
     middleware::{Logger, Next},
     web::{self, Data},
     HttpResponse,
@@ -28,6 +31,28 @@ use crate::{
     error::{Error, Result as HubResult},
     metrics,
 };
+
+/// The methods each documented path answers (`HEAD` wherever `GET`), read once from the
+/// OpenAPI document, which `tests/openapi.rs` checks against the real routes.
+static DOCUMENTED: LazyLock<Vec<(ResourceDef, String)>> = LazyLock::new(|| {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap_or_default();
+    let Some(paths) = doc["paths"].as_object() else {
+        return Vec::new();
+    };
+    paths
+        .iter()
+        .map(|(path, item)| {
+            let mut methods: Vec<String> = item
+                .as_object()
+                .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
+                .unwrap_or_default();
+            if methods.iter().any(|m| m == "GET") {
+                methods.push("HEAD".into());
+            }
+            (ResourceDef::new(path.as_str()), methods.join(", "))
+        })
+        .collect()
+});
 
 /// How long readiness waits for the database.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -43,7 +68,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         // Kept for monitors set up before /readyz existed: the same check.
         .route("/healthz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics_text));
+        .route("/metrics", web::get().to(metrics_text))
+        .route("/api/openapi.json", web::get().to(openapi));
 }
 
 /// Connections waiting to be accepted, as actix-web's own `bind` asks for.
@@ -92,6 +118,36 @@ pub async fn head_as_get(
     next.call(req).await
 }
 
+/// A documented path asked with a method it does not answer gets 405 `method_not_allowed` with
+/// an `Allow` header, instead of the 404 that actix-web gives a route whose method does not
+/// match (or the bare 405 of a resource with guards).
+pub async fn method_not_allowed(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    if !matches!(
+        res.status(),
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+    ) {
+        return Ok(res.map_into_left_body());
+    }
+    let method = res.request().method().as_str();
+    let path = res.request().path();
+    let allow = DOCUMENTED
+        .iter()
+        .find(|(def, _)| def.is_match(path))
+        .map(|(_, allow)| allow.as_str())
+        .filter(|allow| !allow.split(", ").any(|m| m == method));
+    let Some(allow) = allow.and_then(|a| HeaderValue::from_str(a).ok()) else {
+        return Ok(res.map_into_left_body());
+    };
+    let mut refused = actix_web::ResponseError::error_response(&Error::MethodNotAllowed);
+    refused.headers_mut().insert(ALLOW, allow);
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, refused).map_into_right_body())
+}
+
 /// Counts every response by status class (WebSocket upgrades are 1xx).
 pub async fn count_responses(
     req: ServiceRequest,
@@ -104,6 +160,15 @@ pub async fn count_responses(
     };
     metrics::http_response(status.as_u16());
     res
+}
+
+/// The OpenAPI 3 description of the HTTP API, embedded from docs/openapi.json.
+pub const OPENAPI: &str = include_str!("../docs/openapi.json");
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }
 
 async fn metrics_text() -> HttpResponse {

@@ -121,6 +121,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
                     .add(("Referrer-Policy", "same-origin"))
                     .add(("X-Frame-Options", "DENY")),
             )
+            .wrap(actix_web::middleware::from_fn(ops::method_not_allowed))
             .wrap(actix_web::middleware::from_fn(ops::head_as_get))
             .wrap(ops::quiet_logger())
             .wrap(actix_web::middleware::from_fn(ops::count_responses))
