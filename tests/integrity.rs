@@ -38,12 +38,7 @@ async fn a_gap_is_never_acknowledged_and_a_resend_fills_it(backend: Backend) {
     // The recorder resends from 3, as asked; only then is anything past 2 acknowledged.
     rec.send(&frame(3, &events[2..9])).await;
     rec.send(&frame(10, &events[9..])).await;
-    loop {
-        let ack = rec.recv_type("ack").await["durable_seq"].as_u64().unwrap();
-        if ack == 12 {
-            break;
-        }
-    }
+    rec.ack_of(12, WAIT).await;
     let stored = hub.stored(&id).await;
     assert_eq!(seqs(&stored), (1..=12).collect::<Vec<_>>());
     for (env, sent) in stored.iter().zip(&events) {
@@ -67,13 +62,7 @@ async fn a_seq_far_beyond_the_window_is_refused_and_recording_goes_on(backend: B
     let (mut rec, welcome) = hub.recorder(&id).await;
     assert_eq!(welcome["received_seq"], 5);
     rec.send(&frame(6, &events[5..])).await;
-    loop {
-        let ack = rec.recv_type("ack").await["durable_seq"].as_u64().unwrap();
-        assert!(ack <= 10);
-        if ack == 10 {
-            break;
-        }
-    }
+    rec.ack_of(10, WAIT).await;
     assert_eq!(seqs(&hub.stored(&id).await), (1..=10).collect::<Vec<_>>());
 }
 both!(a_seq_far_beyond_the_window_is_refused_and_recording_goes_on);
@@ -109,11 +98,7 @@ async fn a_recorder_resumes_over_its_dead_connection_and_a_squatter_is_refused(b
     let (code, reason, _) = first.closed().await;
     assert_eq!((code, reason.as_str()), (4410, "recorder_replaced"));
     second.send(&frame(6, &events[5..])).await;
-    loop {
-        if second.recv_type("ack").await["durable_seq"] == 10 {
-            break;
-        }
-    }
+    second.ack_of(10, WAIT).await;
     assert_eq!(seqs(&hub.stored(&id).await), (1..=10).collect::<Vec<_>>());
 }
 both!(a_recorder_resumes_over_its_dead_connection_and_a_squatter_is_refused);

@@ -71,11 +71,7 @@ async fn during_a_database_outage_live_goes_on_the_list_answers_and_nothing_is_l
         seqs(&viewer.events(10).await.0),
         (1..=10).collect::<Vec<_>>()
     );
-    loop {
-        if rec.recv_type("ack").await["durable_seq"] == 10 {
-            break;
-        }
-    }
+    rec.ack_of(10, WAIT).await;
 
     outage.begin();
     // Live viewing goes on.
@@ -97,15 +93,8 @@ async fn during_a_database_outage_live_goes_on_the_list_answers_and_nothing_is_l
     assert_eq!(list["sessions"][0]["id"], id.as_str());
 
     outage.end();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if rec.recv_type("ack").await["durable_seq"] == 20 {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("everything acknowledged once the database is back");
+    // Everything is acknowledged once the database is back.
+    rec.ack_of(20, Duration::from_secs(30)).await;
     assert_eq!(seqs(&hub.stored(&id).await), (1..=20).collect::<Vec<_>>());
     let (_, list) = hub.get("/api/sessions").await;
     assert_eq!(list["partial"], false);

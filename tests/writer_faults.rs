@@ -41,21 +41,6 @@ fn sized(ts: i64, bytes: usize) -> Value {
     json!({"type": 3, "timestamp": ts, "data": {"source": 0, "texts": [], "attributes": [], "removes": [], "adds": [{"parentId": 1, "nextId": null, "node": {"type": 3, "textContent": "y".repeat(bytes), "id": ts}}]}})
 }
 
-/// Waits (up to `secs`) for an ack of `seq`, asserting none goes past it.
-async fn ack_of(rec: &mut Ws, seq: u64, secs: u64) {
-    tokio::time::timeout(Duration::from_secs(secs), async {
-        loop {
-            let ack = rec.recv_type("ack").await["durable_seq"].as_u64().unwrap();
-            assert!(ack <= seq, "ack {ack} past {seq}");
-            if ack == seq {
-                return;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no ack of {seq} within {secs} s"));
-}
-
 async fn refused_data_stalls_only_its_own_session(backend: Backend) {
     let hub = Hub::start(backend).await;
     let (good, bad) = (unique_id("good"), unique_id("bad"));
@@ -69,7 +54,7 @@ async fn refused_data_stalls_only_its_own_session(backend: Backend) {
         rec_good.send(&f).await;
     }
     // The good session is stored and acknowledged while the bad one's writes keep failing.
-    ack_of(&mut rec_good, 40, 10).await;
+    rec_good.ack_of(40, Duration::from_secs(10)).await;
     assert_eq!(seqs(&hub.stored(&good).await), (1..=40).collect::<Vec<_>>());
     let (_, info) = hub.get(&format!("/api/sessions/{bad}")).await;
     assert_eq!(
@@ -79,7 +64,7 @@ async fn refused_data_stalls_only_its_own_session(backend: Backend) {
     assert_eq!(hub.db.chunk_count(&bad), 0);
     // Once the database takes them, they are stored once, in order, and acknowledged.
     lift(&hub, backend);
-    ack_of(&mut rec_bad, 40, 20).await;
+    rec_bad.ack_of(40, Duration::from_secs(20)).await;
     let stored = hub.stored(&bad).await;
     assert_eq!(seqs(&stored), (1..=40).collect::<Vec<_>>());
     for (env, sent) in stored.iter().zip(&events) {
@@ -108,7 +93,7 @@ async fn a_backlog_drains_in_bounded_transactions(backend: Backend) {
     }
     lift(&hub, backend);
     for rec in &mut recs {
-        ack_of(rec, sent.len() as u64, 30).await;
+        rec.ack_of(sent.len() as u64, Duration::from_secs(30)).await;
     }
     for id in &ids {
         let stored = hub.stored(id).await;

@@ -549,6 +549,22 @@ impl Ws {
         }
     }
 
+    /// Waits up to `within` for the ack of `seq`, asserting that no ack goes past it (the hub
+    /// acknowledges only what it stored, and it was sent no more).
+    pub async fn ack_of(&mut self, seq: u64, within: Duration) {
+        tokio::time::timeout(within, async {
+            loop {
+                let ack = self.recv_type("ack").await["durable_seq"].as_u64().unwrap();
+                assert!(ack <= seq, "ack {ack} past {seq}");
+                if ack == seq {
+                    return;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no ack of {seq} within {within:?}"));
+    }
+
     /// Skips messages until one of the given `type`.
     pub async fn recv_type(&mut self, kind: &str) -> Value {
         loop {
