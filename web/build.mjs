@@ -19,7 +19,8 @@ function outDir(argv) {
 }
 
 // Browsers that have WebSocket, fetch keepalive and ES2020 syntax (import.meta); older ones are not worth the bytes.
-const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning', absWorkingDir: root };
+// `streamdom-source`: the dashboard imports @streamdom/recorder from its sources (package.json exports).
+const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning', absWorkingDir: root, conditions: ['streamdom-source'] };
 
 // Served precompressed: the hub picks a file's .br or .gz variant by Accept-Encoding (src/assets.rs).
 const COMPRESSIBLE = /\.(js|mjs|css|html|json|mts|svg)$/;
