@@ -60,6 +60,30 @@ test('calls made before the bundle arrives are queued and replayed: the session 
   await page.close();
 });
 
+test('streamdom.js costs under 30 KB compressed on a first view and no body on a repeat view', async () => {
+  const page = await env.browser.newPage();
+  // Earlier tests loaded the script in this profile: start from an empty cache.
+  await (await env.browser.context.newCDPSession(page)).send('Network.clearBrowserCache');
+  const seen = [];
+  page.on('requestfinished', async (req) => {
+    if (!new URL(req.url()).pathname.startsWith('/streamdom')) return;
+    const res = await req.response();
+    seen.push({ status: res.status(), encoding: (await res.allHeaders())['content-encoding'], body: (await req.sizes()).responseBodySize });
+  });
+  await page.goto(`${site.url}/loader1.html?sid=bytes-1`);
+  await waitFor(() => seen.length === 1, { message: 'the first load of streamdom.js' });
+  await page.goto(`${site.url}/loader2.html?sid=bytes-1`);
+  await waitFor(() => seen.length === 2, { message: 'the repeat load of streamdom.js' });
+  const [first, repeat] = seen;
+  console.log(`streamdom.js in Chromium: first view ${first.body} bytes ${first.encoding}, repeat view ${repeat.status} with ${repeat.body} body bytes`);
+  assert.equal(first.status, 200);
+  assert.equal(first.encoding, 'br');
+  assert.ok(first.body > 0 && first.body <= 30 * 1024, `${first.body} bytes`);
+  assert.equal(repeat.status, 304);
+  assert.equal(repeat.body, 0);
+  await page.close();
+});
+
 test('with the hub down the page runs on and nothing throws', async () => {
   await env.hub.stop();
   try {
