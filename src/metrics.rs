@@ -64,6 +64,8 @@ pub static VIEWERS_CONNECTED: Gauge = Gauge::new();
 pub static EVENTS_IN: Counter = Counter::new();
 pub static FRAMES_OUT: Counter = Counter::new();
 pub static DURABLE_LAG: Gauge = Gauge::new();
+/// Bytes of events held against the hub's memory budget (all budgets of the process).
+pub static MEMORY_BUDGET_USED: Gauge = Gauge::new();
 pub static DATABASE_ERRORS: Counter = Counter::new();
 pub static VIEWERS_CUT: Counter = Counter::new();
 /// HTTP responses by status class: 1xx (WebSocket upgrades) to 5xx.
@@ -159,6 +161,12 @@ pub fn render() -> String {
         "gauge",
         "Events accepted but not yet durable, summed over sessions.",
         DURABLE_LAG.get().to_string(),
+    );
+    one(
+        "streamdom_memory_budget_used_bytes",
+        "gauge",
+        "Bytes of events held in memory against --memory-budget-bytes.",
+        MEMORY_BUDGET_USED.get().to_string(),
     );
     one(
         "streamdom_database_errors_total",

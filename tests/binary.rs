@@ -76,6 +76,7 @@ async fn metrics_count_sessions_viewers_events_lag_refusals_and_errors(backend: 
         "streamdom_events_in_total",
         "streamdom_frames_out_total",
         "streamdom_durable_lag_events",
+        "streamdom_memory_budget_used_bytes",
         "streamdom_database_errors_total",
         "streamdom_viewers_cut_total",
     ] {
@@ -92,6 +93,10 @@ async fn metrics_count_sessions_viewers_events_lag_refusals_and_errors(backend: 
     let m = metrics(&hub).await;
     assert_eq!(m["streamdom_sessions_active"], 1.0);
     assert_eq!(m["streamdom_durable_lag_events"], 5.0, "before the flush");
+    assert!(
+        m["streamdom_memory_budget_used_bytes"] > 0.0,
+        "events held: {m:?}"
+    );
     assert_eq!(rec.recv_type("ack").await["durable_seq"], 5);
     assert_eq!(metric(&hub, "streamdom_durable_lag_events").await, 0.0);
 
@@ -136,6 +141,7 @@ async fn metrics_count_sessions_viewers_events_lag_refusals_and_errors(backend: 
         m["streamdom_sessions_active"] == 0.0
             && m["streamdom_viewers_connected"] == 0.0
             && m["streamdom_durable_lag_events"] == 0.0
+            && m["streamdom_memory_budget_used_bytes"] == 0.0
     })
     .await;
     assert!(proc.stop().success());

@@ -6,6 +6,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::metrics::MEMORY_BUDGET_USED;
+
 #[derive(Debug)]
 pub struct Budget {
     used: AtomicUsize,
@@ -26,11 +28,13 @@ impl Budget {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 used.checked_add(bytes).filter(|n| *n <= self.limit)
             })
+            .inspect(|_| MEMORY_BUDGET_USED.add(bytes as i64))
             .is_ok()
     }
 
     pub fn give(&self, bytes: usize) {
         self.used.fetch_sub(bytes, Ordering::AcqRel);
+        MEMORY_BUDGET_USED.add(-(bytes as i64));
     }
 
     pub fn used(&self) -> usize {
