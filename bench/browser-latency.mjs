@@ -143,21 +143,28 @@ function observeMarks() {
 
 // ---- profiling over CDP ----
 
-async function startProfile(ctx, page) {
-  const cdp = await ctx.newCDPSession(page);
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
-  await cdp.send('Profiler.start');
+/** CPU profiles of each [name, context, page, url] and one timeline trace (tracing is browser-wide). */
+async function startProfiles(targets) {
+  const sessions = [];
+  for (const [name, ctx, page, url] of targets) {
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+    sessions.push({ name, url, cdp });
+  }
+  const tracer = sessions[0].cdp;
   const trace = [];
-  cdp.on('Tracing.dataCollected', (e) => trace.push(...e.value));
-  const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
-  await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: ['devtools.timeline', 'v8.execute', 'disabled-by-default-devtools.timeline'] } });
+  tracer.on('Tracing.dataCollected', (e) => trace.push(...e.value));
+  const done = new Promise((r) => tracer.once('Tracing.tracingComplete', r));
+  await tracer.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: ['devtools.timeline', 'v8.execute', 'disabled-by-default-devtools.timeline'] } });
   return async () => {
-    const { profile } = await cdp.send('Profiler.stop');
-    await cdp.send('Tracing.end');
+    const out = [];
+    for (const s of sessions) out.push({ name: s.name, url: s.url, profile: (await s.cdp.send('Profiler.stop')).profile });
+    await tracer.send('Tracing.end');
     await done;
-    await cdp.detach();
-    return { profile, trace };
+    for (const s of sessions) await s.cdp.detach();
+    return out.map((o) => ({ ...o, trace }));
   };
 }
 
@@ -190,16 +197,14 @@ function summarize({ profile, trace }, url) {
   return { total, top, tl };
 }
 
-async function profiled(label, stops) {
-  const results = await Promise.all(stops.map(([, stop]) => stop()));
+async function profiled(label, stop) {
+  const results = await stop();
   await mkdir(PROFILE, { recursive: true });
-  for (let i = 0; i < stops.length; i++) {
-    const [name, , url] = stops[i];
-    const r = results[i];
-    await writeFile(join(PROFILE, `${label}-${name}.cpuprofile`), JSON.stringify(r.profile));
-    await writeFile(join(PROFILE, `${label}-${name}.trace.json`), JSON.stringify({ traceEvents: r.trace }));
-    const s = summarize(r, url);
-    console.log(`\n  profile ${label} / ${name}: ${s.total.toFixed(0)} ms sampled`);
+  await writeFile(join(PROFILE, `${label}.trace.json`), JSON.stringify({ traceEvents: results[0].trace }));
+  for (const r of results) {
+    await writeFile(join(PROFILE, `${label}-${r.name}.cpuprofile`), JSON.stringify(r.profile));
+    const s = summarize(r, r.url);
+    console.log(`\n  profile ${label} / ${r.name}: ${s.total.toFixed(0)} ms sampled`);
     console.log('    self time by function:');
     for (const [k, v] of s.top) console.log(`      ${v.toFixed(0).padStart(6)} ms  ${k}`);
     console.log('    main-thread timeline events (inclusive, nested ones overlap):');
@@ -231,9 +236,9 @@ async function liveRun(browser, siteUrl, hubUrl) {
     const last = i === PAGES.length - 1;
     if (PROFILE && last && PAGES[i].secs > PROFILE_SECS + 5) {
       await sleep((PAGES[i].secs - PROFILE_SECS) * 1000);
-      const stops = [['watch', await startProfile(wctx, watch), hubUrl], ['visitor', await startProfile(vctx, visitor), siteUrl]];
+      const stop = await startProfiles([['watch', wctx, watch, hubUrl], ['visitor', vctx, visitor, siteUrl]]);
       await sleep(PROFILE_SECS * 1000);
-      await profiled('live', stops);
+      await profiled('live', stop);
     } else await sleep(PAGES[i].secs * 1000);
   }
   clearInterval(poll);
@@ -269,13 +274,13 @@ async function joinRun(browser, siteUrl, hubUrl) {
     await visitor.evaluate(startMarks, { page: 0, every: MARK_EVERY_MS });
     await sleep(3000); // the snapshot is up and the session is live
     const watch = await wctx.newPage();
-    const stop = PROFILE && j === JOINS - 1 ? await startProfile(wctx, watch) : null;
+    const stop = PROFILE && j === JOINS - 1 ? await startProfiles([['watch', wctx, watch, hubUrl]]) : null;
     const t0 = Date.now();
     await watch.goto(`${hubUrl}/sessions/${id}`);
     // First frame: the replayed page's body is there with the marks box the visitor's page shows.
     const t1 = await watch.waitForFunction(() => document.querySelector('[data-testid="player"] iframe')?.contentDocument?.getElementById('sd-marks') && Date.now(), null, { polling: 10, timeout: 60_000 });
     times.push((await t1.jsonValue()) - t0);
-    if (stop) { await sleep(1000); await profiled('join', [['watch', stop, hubUrl]]); }
+    if (stop) { await sleep(1000); await profiled('join', stop); }
     await watch.close();
     await visitor.close();
   }

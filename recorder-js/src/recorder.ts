@@ -13,6 +13,22 @@ type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
 // A forced snapshot can itself overflow the buffer; do not let that turn into a loop.
 const MIN_FORCED_SNAPSHOT_GAP_MS = 5000;
 const STOP_ACK_TIMEOUT_MS = 3000;
+// The first full snapshot waits for the page's load and then for an idle moment, at most this long.
+const FIRST_SNAPSHOT_IDLE_TIMEOUT_MS = 300;
+
+/**
+ * Runs `cb` once the page has loaded and the browser is idle (or after `timeout` ms). rrweb would
+ * serialize the whole DOM inside the `load` event, which makes the page's own load that much later;
+ * nothing is lost by waiting, the snapshot records the DOM as it is when taken.
+ */
+export function afterLoad(cb: () => void, timeout = FIRST_SNAPSHOT_IDLE_TIMEOUT_MS): void {
+  const idle = () => {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => cb(), { timeout });
+    else setTimeout(cb, 0);
+  };
+  if (document.readyState === 'complete') idle();
+  else addEventListener('load', () => setTimeout(idle, 0), { once: true });
+}
 
 export class Recorder {
   readonly socket: RecorderSocket;
@@ -25,6 +41,8 @@ export class Recorder {
   private flushQueued = false;
   private lastForced = -Infinity;
   private stopRecording: (() => void) | undefined;
+  /** stop() was called (perhaps before recording began). */
+  private stopped = false;
   private ackWaiters: (() => void)[] = [];
   /** From the hub's `welcome`: presenting it again takes this session's slot over at once. */
   private resumeToken: string | null;
@@ -47,7 +65,10 @@ export class Recorder {
 
   start(): void {
     this.socket.connect();
-    this.stopRecording = record({ ...this.options, emit: (e: eventWithTime) => this.onEvent(e) });
+    afterLoad(() => {
+      if (this.stopped) return;
+      this.stopRecording = record({ ...this.options, emit: (e: eventWithTime) => this.onEvent(e) });
+    });
     addEventListener('pagehide', this.onPageHide);
     addEventListener('pageshow', this.onPageShow);
     document.addEventListener('visibilitychange', this.onVisibility);
@@ -55,6 +76,7 @@ export class Recorder {
 
   /** Stop recording, give the hub a moment to store everything, then close the socket. */
   async stop(): Promise<void> {
+    this.stopped = true;
     removeEventListener('pagehide', this.onPageHide);
     removeEventListener('pageshow', this.onPageShow);
     document.removeEventListener('visibilitychange', this.onVisibility);
