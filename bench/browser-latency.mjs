@@ -187,7 +187,9 @@ function summarize({ profile, trace }, url) {
   // The renderer main thread of the page: its pid from the trace's frame list.
   const started = trace.find((e) => e.name === 'TracingStartedInBrowser');
   const frame = started?.args?.data?.frames?.find((f) => f.url?.startsWith(url));
-  const main = trace.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && (!frame || e.pid === frame.processId));
+  // The trace lists only the tracing page's frames; another page is a renderer not among them.
+  const listed = new Set(started?.args?.data?.frames?.map((f) => f.processId));
+  const main = trace.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && (frame ? e.pid === frame.processId : !listed.has(e.pid)));
   const events = new Map();
   for (const e of trace) {
     if (!main || e.pid !== main.pid || e.tid !== main.tid || e.ph !== 'X' || !e.dur) continue;
