@@ -13,6 +13,8 @@ type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
 // A forced snapshot can itself overflow the buffer; do not let that turn into a loop.
 const MIN_FORCED_SNAPSHOT_GAP_MS = 5000;
 const STOP_ACK_TIMEOUT_MS = 3000;
+// rrweb's EventType.FullSnapshot.
+const FULL_SNAPSHOT = 2;
 // The first full snapshot waits for the page's load and then for an idle moment, at most this long.
 const FIRST_SNAPSHOT_IDLE_TIMEOUT_MS = 300;
 
@@ -39,6 +41,8 @@ export class Recorder {
   private sentSeq = 0;
   private durableSeq = 0;
   private flushQueued = false;
+  /** A full snapshot and the events after it, waiting for the task after rrweb's (see onEvent). */
+  private deferred: eventWithTime[] | null = null;
   private lastForced = -Infinity;
   private stopRecording: (() => void) | undefined;
   /** stop() was called (perhaps before recording began). */
@@ -94,16 +98,40 @@ export class Recorder {
     this.socket.close(1000);
   }
 
+  /**
+   * rrweb serializes a full snapshot inside one task; turning it into JSON in that task too would
+   * make one long task of both. The snapshot and what follows it wait for the next task instead
+   * (in order), unless the page is going away (flush() takes them at once).
+   */
   private onEvent(e: eventWithTime): void {
+    if (this.deferred) {
+      this.deferred.push(e);
+      return;
+    }
+    if (e.type === FULL_SNAPSHOT) {
+      this.deferred = [e];
+      setTimeout(() => this.flush(), 0);
+      return;
+    }
+    this.take(e);
+  }
+
+  private take(e: eventWithTime): void {
     if (this.buffer.push(e)) this.onOverflow();
     // Events emitted in the same task leave in one frame; nothing waits on a timer.
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(() => { this.flushQueued = false; this.flush(); });
+      queueMicrotask(() => { this.flushQueued = false; this.flush(false); });
     }
   }
 
-  private flush(): void {
+  /** Send what is buffered; `takeDeferred`: a deferred snapshot too (every caller but the microtask). */
+  private flush(takeDeferred = true): void {
+    if (takeDeferred && this.deferred) {
+      const deferred = this.deferred;
+      this.deferred = null;
+      deferred.forEach((e) => this.take(e));
+    }
     saveSeq(this.sessionId, this.buffer.lastSeq);
     if (!this.socket.ready) return;
     for (const f of this.buffer.frames(this.sentSeq)) {
