@@ -269,6 +269,7 @@ async function joinRun(browser, siteUrl, hubUrl) {
   const vctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const wctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState: await signedIn(hubUrl) });
   const times = [];
+  const splits = [];
   for (let j = 0; j < JOINS; j++) {
     const visitor = await vctx.newPage();
     await visitor.goto(`${siteUrl}/${JOIN}`);
@@ -282,6 +283,12 @@ async function joinRun(browser, siteUrl, hubUrl) {
     // First frame: the replayed page's body is there with the marks box the visitor's page shows.
     const t1 = await watch.waitForFunction(() => document.querySelector('[data-testid="player"] iframe')?.contentDocument?.getElementById('sd-marks') && Date.now(), null, { polling: 10, timeout: 60_000 });
     times.push((await t1.jsonValue()) - t0);
+    // Where that time went, from the watch page's navigation start (User Timing marks of player.ts).
+    splits.push(await watch.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const at = (name) => Math.round(performance.getEntriesByName(name)[0]?.startTime ?? NaN);
+      return { html: Math.round(nav.responseEnd), dcl: Math.round(nav.domContentLoadedEventEnd), firstEvent: at('streamdom:first-event'), rebuildStart: at('streamdom:live-rebuild-start'), rebuildEnd: at('streamdom:live-rebuild-end') };
+    }));
     if (stop) { await sleep(1000); await profiled('join', stop); }
     await watch.close();
     await visitor.close();
@@ -290,6 +297,7 @@ async function joinRun(browser, siteUrl, hubUrl) {
   await wctx.close();
   const size = (readFileSync(join(DOCS, JOIN)).length / 1e6).toFixed(2);
   console.log(`PM joining a live session on ${JOIN} (${size} MB): first frame after ${times.join(', ')} ms (median ${median(times)})`);
+  for (const k of ['html', 'dcl', 'firstEvent', 'rebuildStart', 'rebuildEnd']) console.log(`  ${k}: ${splits.map((x) => x[k]).join(', ')} ms after the watch page's navigation start`);
 }
 
 /** In the visitor's page before anything else: collect long tasks. */

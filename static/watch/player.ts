@@ -10,6 +10,9 @@ import { frameBatch } from './feed';
 import type { LiveTiming, Latency } from './live';
 import { EVENT_FULL_SNAPSHOT, type EventStore, type Rec } from './store';
 
+/** A User Timing mark (the bench reads them to split the time to a first frame). */
+const mark = (name: string) => globalThis.performance?.mark?.(name);
+
 /** The part of rrweb's Replayer the player uses (rrweb's own class satisfies it). */
 export interface ReplayerLike {
   readonly timer: { timeOffset: number };
@@ -71,6 +74,7 @@ export class Player {
   /** Live events received and not yet applied: the next frame applies those that are due. */
   private held: Rec[] = [];
   private frameQueued = false;
+  private sawEvent = false;
 
   constructor(private d: PlayerDeps, t: number | null) {
     this.state = { name: 'waiting', t };
@@ -98,6 +102,10 @@ export class Player {
 
   /** A new event from the stream, already in the store. */
   onEvent(r: Rec): void {
+    if (!this.sawEvent) {
+      this.sawEvent = true;
+      mark('streamdom:first-event');
+    }
     if (this.state.name === 'live') {
       if (!this.replayer && r.event.type === EVENT_FULL_SNAPSHOT) {
         this.goLive();
@@ -163,7 +171,9 @@ export class Player {
     r.startLive(this.liveBase);
     this.firstTs = batch[0].event.timestamp;
     this.wire(r);
+    mark('streamdom:live-rebuild-start');
     this.d.factory.apply(r, batch.map((b) => b.event), true);
+    mark('streamdom:live-rebuild-end');
     this.lastFedSeq = batch[batch.length - 1].seq;
     this.syncTimer();
   }
