@@ -277,6 +277,8 @@ async function joinRun(browser, siteUrl, hubUrl) {
     await visitor.evaluate(startMarks, { page: 0, every: MARK_EVERY_MS });
     await sleep(3000); // the snapshot is up and the session is live
     const watch = await wctx.newPage();
+    // From another hub page: the watch page then loads in the renderer the profile is attached to.
+    await watch.goto(`${hubUrl}/login`);
     const stop = PROFILE && j === JOINS - 1 ? await startProfiles([['watch', wctx, watch, hubUrl]]) : null;
     const t0 = Date.now();
     await watch.goto(`${hubUrl}/sessions/${id}`);
