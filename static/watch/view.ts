@@ -85,7 +85,8 @@ export class View {
         const held = r.service.state.context.events;
         for (const e of events) {
           held.push(e);
-          r.getCastFn(e, sync)();
+          // One event the replay cannot apply (a recorded page is anything) must not cost the rest.
+          try { r.getCastFn(e, sync)(); } catch (err) { console.warn('StreamDOM: could not replay an event', err); }
         }
         if (sync) r.emitter.emit('flush');
       },
