@@ -104,28 +104,29 @@ test('after "Go live" the read-out is the live delay, and the pointer is where t
   assert.equal(await waitFor(() => cursorAt(watch), { message: 'the pointer drawn' }), '400px,300px');
   await waitFor(() => watch.evaluate(() => window.__streamdom.timing.synced), { message: 'clock sync' });
 
-  // Rewind for 3 s while the visitor keeps changing the page, then go live again.
+  // Rewind while the visitor changes the page; the changes reach the watch page, and 3.5 s later
+  // the PM goes live again.
   await watch.locator('[data-testid="play-toggle"]').click();
   await waitFor(() => watch.evaluate(() => window.__streamdom.state === 'paused'), { message: 'paused' });
-  for (let i = 1; i <= 3; i++) {
-    await addText(page, `golive ${i}`);
-    await sleep(1000);
-  }
+  for (let i = 1; i <= 3; i++) await addText(page, `golive ${i}`);
+  await waitFor(() => watch.evaluate(() => window.__streamdom.events.some((r) => JSON.stringify(r.event).includes('golive 3'))), { message: 'the changes received while rewound' });
+  await sleep(3500);
   await watch.locator('[data-testid="go-live"]').click();
   await waitFor(async () => (await replayText(watch)).includes('golive 3'), { message: 'live again' });
   // The new live replayer was rebuilt from the snapshot: the pointer is drawn where it was.
   assert.equal(await cursorAt(watch), '400px,300px');
-  // What it applied from history is not a live delay: nothing, or a small one, is read out.
+  // What it applied from history is not a live delay (it would read 3.5 s and more): nothing, or
+  // a small one, is read out. "Small" leaves room for a machine under load.
   for (let i = 0; i < 5; i++) {
     const l = await watch.evaluate(() => window.__streamdom.latency);
-    assert.ok(!l || l.total < 1000, `read-out right after "Go live": ${l?.total} ms`);
+    assert.ok(!l || l.total < 2500, `read-out right after "Go live": ${l?.total} ms`);
     await sleep(100);
   }
   await addText(page, 'golive 4');
   await waitFor(async () => (await replayText(watch)).includes('golive 4'), { message: 'a live change after "Go live"' });
   const l = await waitFor(() => watch.evaluate(() => window.__streamdom.latency), { message: 'a live measurement' });
-  assert.ok(l.total >= 0 && l.total < 1000, `read-out ${l.total} ms`);
-  assert.match(await watch.locator('[data-testid="latency"]').innerText(), /^\d{1,3} ms behind/);
+  assert.ok(l.total >= 0 && l.total < 2500, `read-out ${l.total} ms`);
+  assert.match(await watch.locator('[data-testid="latency"]').innerText(), /^\d+ ms behind/);
   await watch.close();
   await page.close();
 });
