@@ -319,17 +319,22 @@ async function loadRun(browser, siteUrl) {
       // The recorder's first full snapshot is the first large frame on its socket.
       let snapshotSent = null;
       page.on('websocket', (ws) => ws.on('framesent', (f) => { if ((f.payload?.length ?? 0) > 100_000) snapshotSent ??= Date.now(); }));
+      // The last recorded view is profiled, from a page of the same site (the same renderer).
+      const profileThis = PROFILE && mode === 'rec' && i === LOADS - 1;
+      if (profileThis) await page.goto(`${siteUrl}/std/index.html?norec`);
+      const stop = profileThis ? await startProfiles([['visitor', ctx, page, siteUrl]]) : null;
       const t0 = Date.now();
       await page.goto(`${siteUrl}/${LOAD}${mode === 'norec' ? '?norec' : ''}`, { waitUntil: 'load' });
       if (mode === 'rec') await waitFor(() => snapshotSent, { timeout: 60_000, message: 'the first snapshot sent' });
       await sleep(1000); // long tasks after it are counted too
-      if (i >= 0 && mode === 'rec') r.snapshot.push(snapshotSent - t0);
+      if (stop) await profiled('load', stop);
+      if (i >= 0 && !profileThis && mode === 'rec') r.snapshot.push(snapshotSent - t0);
       const m = await page.evaluate(() => {
         const nav = performance.getEntriesByType('navigation')[0];
         const long = window.__long;
         return { load: nav.loadEventEnd, dcl: nav.domContentLoadedEventEnd, longTotal: long.reduce((a, t) => a + t.dur, 0), longBeforeLoad: long.filter((t) => t.start < nav.loadEventEnd).reduce((a, t) => a + t.dur, 0), longMax: Math.max(0, ...long.map((t) => t.dur)) };
       });
-      if (i >= 0) r[mode].push(m);
+      if (i >= 0 && !profileThis) r[mode].push(m);
       await page.close();
     }
   }
