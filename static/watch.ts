@@ -40,7 +40,16 @@ const browserTransport: Transport = {
 initAccount();
 const view = new View(sessionId);
 const status = (text: string) => view.setStatus(text);
-const changed = () => view.render();
+// Socket messages come faster than frames on a busy page: draw the controls once per frame.
+let renderQueued = false;
+const changed = () => {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    view.render();
+  });
+};
 
 const stream = new Stream(
   // A link to a moment needs the session from its start; otherwise start at the newest snapshot.
@@ -55,7 +64,7 @@ const stream = new Stream(
 );
 const timing = new LiveTiming(stream.clock);
 const player = new Player(
-  { source: stream, factory: view.replayers(), timing, replayConfig: () => view.replayConfig(), status, changed },
+  { source: stream, factory: view.replayers(), timing, replayConfig: () => view.replayConfig(), status, changed, frame: (cb) => requestAnimationFrame(cb) },
   initialT,
 );
 

@@ -13,6 +13,24 @@ type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
 // A forced snapshot can itself overflow the buffer; do not let that turn into a loop.
 const MIN_FORCED_SNAPSHOT_GAP_MS = 5000;
 const STOP_ACK_TIMEOUT_MS = 3000;
+// rrweb's EventType.FullSnapshot.
+const FULL_SNAPSHOT = 2;
+// The first full snapshot waits for the page's load and then for an idle moment, at most this long.
+const FIRST_SNAPSHOT_IDLE_TIMEOUT_MS = 300;
+
+/**
+ * Runs `cb` once the page has loaded and the browser is idle (or after `timeout` ms). rrweb would
+ * serialize the whole DOM inside the `load` event, which makes the page's own load that much later;
+ * nothing is lost by waiting, the snapshot records the DOM as it is when taken.
+ */
+export function afterLoad(cb: () => void, timeout = FIRST_SNAPSHOT_IDLE_TIMEOUT_MS): void {
+  const idle = () => {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => cb(), { timeout });
+    else setTimeout(cb, 0);
+  };
+  if (document.readyState === 'complete') idle();
+  else addEventListener('load', () => setTimeout(idle, 0), { once: true });
+}
 
 export class Recorder {
   readonly socket: RecorderSocket;
@@ -23,8 +41,12 @@ export class Recorder {
   private sentSeq = 0;
   private durableSeq = 0;
   private flushQueued = false;
+  /** A full snapshot and the events after it, waiting for the task after rrweb's (see onEvent). */
+  private deferred: eventWithTime[] | null = null;
   private lastForced = -Infinity;
   private stopRecording: (() => void) | undefined;
+  /** stop() was called (perhaps before recording began). */
+  private stopped = false;
   private ackWaiters: (() => void)[] = [];
   /** From the hub's `welcome`: presenting it again takes this session's slot over at once. */
   private resumeToken: string | null;
@@ -47,7 +69,10 @@ export class Recorder {
 
   start(): void {
     this.socket.connect();
-    this.stopRecording = record({ ...this.options, emit: (e: eventWithTime) => this.onEvent(e) });
+    afterLoad(() => {
+      if (this.stopped) return;
+      this.stopRecording = record({ ...this.options, emit: (e: eventWithTime) => this.onEvent(e) });
+    });
     addEventListener('pagehide', this.onPageHide);
     addEventListener('pageshow', this.onPageShow);
     document.addEventListener('visibilitychange', this.onVisibility);
@@ -55,6 +80,7 @@ export class Recorder {
 
   /** Stop recording, give the hub a moment to store everything, then close the socket. */
   async stop(): Promise<void> {
+    this.stopped = true;
     removeEventListener('pagehide', this.onPageHide);
     removeEventListener('pageshow', this.onPageShow);
     document.removeEventListener('visibilitychange', this.onVisibility);
@@ -72,16 +98,40 @@ export class Recorder {
     this.socket.close(1000);
   }
 
+  /**
+   * rrweb serializes a full snapshot inside one task; turning it into JSON in that task too would
+   * make one long task of both. The snapshot and what follows it wait for the next task instead
+   * (in order), unless the page is going away (flush() takes them at once).
+   */
   private onEvent(e: eventWithTime): void {
+    if (this.deferred) {
+      this.deferred.push(e);
+      return;
+    }
+    if (e.type === FULL_SNAPSHOT) {
+      this.deferred = [e];
+      setTimeout(() => this.flush(), 0);
+      return;
+    }
+    this.take(e);
+  }
+
+  private take(e: eventWithTime): void {
     if (this.buffer.push(e)) this.onOverflow();
     // Events emitted in the same task leave in one frame; nothing waits on a timer.
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(() => { this.flushQueued = false; this.flush(); });
+      queueMicrotask(() => { this.flushQueued = false; this.flush(false); });
     }
   }
 
-  private flush(): void {
+  /** Send what is buffered; `takeDeferred`: a deferred snapshot too (every caller but the microtask). */
+  private flush(takeDeferred = true): void {
+    if (takeDeferred && this.deferred) {
+      const deferred = this.deferred;
+      this.deferred = null;
+      deferred.forEach((e) => this.take(e));
+    }
     saveSeq(this.sessionId, this.buffer.lastSeq);
     if (!this.socket.ready) return;
     for (const f of this.buffer.frames(this.sentSeq)) {

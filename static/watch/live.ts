@@ -19,13 +19,17 @@ export interface Latency {
 }
 
 // The playback buffer follows the p95 of recent arrival delays, within these bounds: enough to
-// replay a burst at its real pace, never so much that live feels late.
-const BUFFER_MIN_MS = 10;
-const BUFFER_MAX_MS = 300;
-const BUFFER_START_MS = 100;
+// replay a burst at its real pace, never so much that live feels late. Every live event shows at
+// least `bufferMs` after it happened, so the cap is the delay a smooth picture may cost; beyond it
+// a late burst lands in one frame (feed.ts), which on a busy heavy page is what it would do anyway.
+export const BUFFER_MIN_MS = 10;
+export const BUFFER_MAX_MS = 50;
+const BUFFER_START_MS = 50;
 const JITTER_WINDOW = 200;
 // Without clock sync the replay trails the newest event by this much.
 const UNSYNCED_LAG_MS = 30;
+/** Past this delay the read-out says the replay is catching up (it applies all that is due each frame). */
+export const LAGGING_MS = 1000;
 
 export class LiveTiming {
   /** hub − visitor, from the recorder's `clock` report; null until one arrives. */
@@ -96,5 +100,6 @@ export function fmtLatency(l: Latency | null, synced: boolean, now = Date.now())
   if (!l) return 'measuring…';
   const r = Math.round;
   const idle = now - l.at > 5000 ? ` (last change ${r((now - l.at) / 1000)} s ago)` : '';
-  return `${r(l.total)} ms behind ±${r(l.uncertainty)} ms · visitor→hub ${r(l.visitorToHub)} · hub→PM ${r(l.hubToPm)} · buffer ${r(l.buffer)}${idle}`;
+  const lagging = l.total > LAGGING_MS && !idle ? ' · catching up' : '';
+  return `${r(l.total)} ms behind ±${r(l.uncertainty)} ms · visitor→hub ${r(l.visitorToHub)} · hub→PM ${r(l.hubToPm)} · buffer ${r(l.buffer)}${idle}${lagging}`;
 }

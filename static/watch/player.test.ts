@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { eventWithTime, playerConfig } from 'rrweb';
 import { ClockSync } from '@streamdom/recorder/clock';
-import { LiveTiming } from './live';
+import { LiveTiming, type Latency } from './live';
 import { Player, type ReplayerLike, type Source } from './player';
 import { EventStore, type Rec } from './store';
 
@@ -18,6 +18,8 @@ const rec = (seq: number, type = 3): Rec => ({ seq, hub_time: T0 + 100 * seq, re
 class FakeReplayer implements ReplayerLike {
   readonly timer = { timeOffset: 0, lastTimestamp: 0 };
   added: number[] = [];
+  /** Events applied by the player's frames (factory.apply), as [timestamp, sync]. */
+  applied: [number, boolean][] = [];
   calls: string[] = [];
   handlers = new Map<string, (payload?: unknown) => void>();
   destroyed = false;
@@ -30,6 +32,11 @@ class FakeReplayer implements ReplayerLike {
   pause(ms?: number): void { this.calls.push(`pause ${ms ?? ''}`.trim()); this.current = ms ?? this.current; }
   startLive(base?: number): void { this.calls.push(`startLive ${base}`); }
   addEvent(e: eventWithTime): void { this.added.push(e.timestamp); }
+  apply(events: eventWithTime[], sync: boolean): void {
+    for (const e of events) this.added.push(e.timestamp);
+    for (const e of events) this.applied.push([e.timestamp, sync]);
+    if (sync) this.calls.push(`apply-sync ${events.length}`);
+  }
   destroy(): void { this.destroyed = true; }
   emit(event: string, payload?: unknown): void { this.handlers.get(event)?.(payload); }
 }
@@ -49,18 +56,28 @@ function harness(t: number | null = null, recs: Rec[] = []) {
   };
   const clock = new ClockSync(() => {});
   const timing = new LiveTiming(clock);
+  const frames: (() => void)[] = [];
   const player = new Player({
     source,
-    factory: { create: (events, config) => { const r = new FakeReplayer(events, config); made.push(r); return r; }, clear: () => statuses.push('(cleared)') },
+    factory: {
+      create: (events, config) => { const r = new FakeReplayer(events, config); made.push(r); return r; },
+      clear: () => statuses.push('(cleared)'),
+      apply: (r, events, sync) => (r as FakeReplayer).apply(events, sync),
+    },
     timing,
     replayConfig: () => ({ speed: 2, skipInactive: false }),
     status: (s) => statuses.push(s),
     changed: () => {},
+    frame: (cb) => frames.push(cb),
   }, t);
+  /** Runs the animation frames requested so far (and not those they request). */
+  const frame = () => frames.splice(0).forEach((cb) => cb());
+  /** Both clock estimates are in (offsets 0): the live target is "now" on the visitor's clock. */
+  const sync = () => { timing.onClock(0, 2); clock.addSample(0, 2); };
   /** An event arriving from the stream (added to the store first, as the stream does). */
   const arrive = (r: Rec) => { if (store.add(r)) player.onEvent(r); };
   const last = () => made[made.length - 1];
-  return { player, clock, timing, store, made, last, statuses, historyWaits, arrive, waitForHistory: () => { history = 'wait'; } };
+  return { player, clock, timing, store, made, last, statuses, historyWaits, arrive, frame, frames, sync, waitForHistory: () => { history = 'wait'; } };
 }
 
 /** A session: Meta + FullSnapshot at 1–2, changes at 3–4, a second snapshot at 5–6, a change at 7. */
@@ -73,7 +90,7 @@ describe('Player', () => {
     assert.equal(player.state.name, 'live');
     assert.equal(last().config.liveMode, true);
     assert.deepEqual(last().added, [T0 + 500, T0 + 600, T0 + 700]);
-    assert.deepEqual(last().calls, [`startLive ${T0 + 701}`]);
+    assert.deepEqual(last().calls, [`startLive ${T0 + 701}`, 'apply-sync 3']);
   });
 
   it('waits live for a first snapshot, then starts from it', async () => {
@@ -88,14 +105,18 @@ describe('Player', () => {
     assert.deepEqual(last().added, [T0 + 200, T0 + 300]);
   });
 
-  it('feeds new live events to the live replayer, each once, and keeps its clock on target', async () => {
-    const { player, arrive, last } = harness(null, session());
+  it('feeds new live events to the live replayer, each once, in the next frame, and keeps its clock on target', async () => {
+    const { player, arrive, last, frame, frames, sync } = harness(null, session());
+    sync();
     await player.send({ type: 'caught-up' });
     last().timer.timeOffset = -1;
     arrive(rec(8));
     arrive(rec(8));
     arrive(rec(9));
-    assert.deepEqual(last().added.slice(3), [T0 + 800, T0 + 900]);
+    assert.equal(frames.length, 1, 'one frame for all of them');
+    assert.deepEqual(last().added.slice(3), [], 'nothing before the frame');
+    frame();
+    assert.deepEqual(last().applied.slice(3), [[T0 + 800, false], [T0 + 900, false]]);
     assert.notEqual(last().timer.timeOffset, -1, 'the live clock was set');
   });
 
@@ -116,15 +137,52 @@ describe('Player', () => {
   });
 
   it('measures the delay of a live event when the replayer applies it', async () => {
-    const { player, clock, timing, arrive, last } = harness(null, session());
+    const { player, arrive, frame, sync } = harness(null, session());
     await player.send({ type: 'caught-up' });
     // Both clock estimates (the recorder's, relayed by the hub, and this page's) are in.
-    timing.onClock(0, 2);
-    clock.addSample(0, 2);
-    const r = rec(8);
-    arrive(r);
-    last().emit('event-cast', r.event);
+    sync();
+    arrive(rec(8));
+    assert.equal(player.latency, null, 'not applied yet');
+    frame();
     assert.ok(player.latency, 'a latency measurement');
+  });
+
+  it('reads out the live delay after "Go live", never the time the events waited while rewound', async () => {
+    const now = Date.now();
+    // A session happening now: snapshot 10 s ago, events on the visitor's clock (offsets 0).
+    const at = (seq: number, ts: number, recv: number, type = 3): Rec => ({ seq, hub_time: ts, recv, event: { type, timestamp: ts, data: {} } as Rec['event'] });
+    const { player, arrive, frame, sync, last } = harness(null, [at(1, now - 10_000, now - 10_000, META), at(2, now - 10_000, now - 10_000, FULL)]);
+    sync();
+    await player.send({ type: 'caught-up' });
+    arrive(at(3, now - 7000, now - 7000));
+    frame();
+    assert.ok(player.latency, 'a live event measured before the rewind');
+    arrive(at(4, now - 6000, now - 6000));
+    // Rewound before that event's frame ran; more arrive meanwhile, 5 s before "Go live".
+    await player.send({ type: 'seek', ms: 0, play: false });
+    arrive(at(5, now - 5000, now - 5000));
+    await player.send({ type: 'go-live' });
+    assert.equal(player.latency, null, 'nothing measured from history');
+    frame();
+    assert.equal(player.latency, null, 'still nothing: no live event applied yet');
+    assert.deepEqual(last().applied.filter(([, s]) => !s), [], 'history is not applied again as live');
+    assert.equal(last().applied.length, 5, 'the new live replayer starts from the snapshot, with all held');
+    arrive(at(6, Date.now() - 20, Date.now() - 5));
+    frame();
+    const l = player.latency as Latency | null;
+    assert.ok(l, 'the live event is measured');
+    assert.ok(l.total >= 0 && l.total < 1000, `read-out ${l.total} ms`);
+  });
+
+  it('holds live events whose moment has not come, and comes back for them next frame', async () => {
+    const { player, arrive, frame, frames, sync, last } = harness(null, session());
+    sync();
+    await player.send({ type: 'caught-up' });
+    const future = Date.now() + 60_000;
+    arrive({ seq: 8, hub_time: future, recv: Date.now(), event: { type: 3, timestamp: future, data: {} } as Rec['event'] });
+    frame();
+    assert.deepEqual(last().applied.filter(([, s]) => !s), []);
+    assert.equal(frames.length, 1, 'another frame is queued for it');
   });
 
   it('on a provisional end stays live with the same replayer', async () => {

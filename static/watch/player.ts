@@ -1,11 +1,17 @@
 // The watch page's player: runs the state machine of machine.ts, carrying out each transition's
 // effect on an rrweb Replayer (made by an injected factory, so tests run without a DOM) and keeping
-// the live replayer on time with LiveTiming.
+// the live replayer on time with LiveTiming. Live events are held until the next animation frame
+// and applied together (feed.ts decides what), so a busy page does one batch per frame, not one
+// pass per event.
 
 import type { eventWithTime, playerConfig } from 'rrweb';
 import { transition, held, type PlayerEvent, type PlayerState } from './machine';
+import { frameBatch } from './feed';
 import type { LiveTiming, Latency } from './live';
 import { EVENT_FULL_SNAPSHOT, type EventStore, type Rec } from './store';
+
+/** A User Timing mark (the bench reads them to split the time to a first frame). */
+const mark = (name: string) => globalThis.performance?.mark?.(name);
 
 /** The part of rrweb's Replayer the player uses (rrweb's own class satisfies it). */
 export interface ReplayerLike {
@@ -25,6 +31,12 @@ export interface ReplayerFactory {
   create(events: eventWithTime[], config: Partial<playerConfig>): ReplayerLike;
   /** Remove what the last replayer left behind. */
   clear(): void;
+  /**
+   * Apply events to a live replayer now, in order. `sync`: history, applied without animation,
+   * after which the pointer is drawn where it last was (rrweb would leave it at the top-left until
+   * the next move); otherwise as live changes.
+   */
+  apply(r: ReplayerLike, events: eventWithTime[], sync: boolean): void;
 }
 
 /** What the player reads from the stream (stream.ts's Stream is one). */
@@ -45,6 +57,8 @@ export interface PlayerDeps {
   status(text: string): void;
   /** After every transition. */
   changed(): void;
+  /** Run `cb` before the next paint (requestAnimationFrame in the page). */
+  frame(cb: () => void): void;
 }
 
 export class Player {
@@ -57,8 +71,10 @@ export class Player {
   /** The live replayer's baseline: its time 0 is this visitor timestamp. */
   private liveBase = 0;
   private lastFedSeq = 0;
-  /** Live events fed to the replayer, to measure their delay when it applies them. */
-  private fedLive = new WeakMap<object, Rec>();
+  /** Live events received and not yet applied: the next frame applies those that are due. */
+  private held: Rec[] = [];
+  private frameQueued = false;
+  private sawEvent = false;
 
   constructor(private d: PlayerDeps, t: number | null) {
     this.state = { name: 'waiting', t };
@@ -86,11 +102,15 @@ export class Player {
 
   /** A new event from the stream, already in the store. */
   onEvent(r: Rec): void {
+    if (!this.sawEvent) {
+      this.sawEvent = true;
+      mark('streamdom:first-event');
+    }
     if (this.state.name === 'live') {
       if (!this.replayer && r.event.type === EVENT_FULL_SNAPSHOT) {
         this.goLive();
         this.d.changed();
-      } else if (this.replayer && r.seq > this.lastFedSeq) this.feedLive(r);
+      } else if (this.replayer && r.seq > this.lastFedSeq) this.holdLive(r);
     } else if (this.replayer && r.event.timestamp >= this.firstTs) {
       // The recording being replayed keeps growing while the session is live.
       this.replayer.addEvent(r.event);
@@ -123,11 +143,6 @@ export class Player {
   }
 
   private wire(r: ReplayerLike): void {
-    r.on('event-cast', (e) => {
-      const rec = this.fedLive.get(e as object);
-      if (!rec || this.replayer !== r || this.state.name !== 'live' || rec.recv === undefined) return;
-      this.latency = this.d.timing.measure(rec.event.timestamp, rec.hub_time, rec.recv) ?? this.latency;
-    });
     // Seeking to the end while paused also "finishes"; the machine moves on only from playing.
     r.on('finish', () => { if (this.replayer === r) void this.send({ type: 'finish' }); });
     this.replayer = r;
@@ -136,7 +151,10 @@ export class Player {
   /** Start the live replayer at the newest Meta + FullSnapshot held, the only safe point. */
   private goLive(): void {
     this.destroyReplayer();
+    // The read-out measures what this live replayer applies as it arrives, never the history it
+    // starts from (events held while the page was rewound would read as seconds behind).
     this.latency = null;
+    this.held = [];
     const recs = this.d.source.store.recs;
     const start = this.d.source.store.latestSnapshotIndex();
     if (start < 0) { this.d.status('Waiting for the first snapshot…'); return; }
@@ -152,9 +170,11 @@ export class Player {
     this.d.timing.reset(this.liveBase);
     r.startLive(this.liveBase);
     this.firstTs = batch[0].event.timestamp;
-    for (const b of batch) r.addEvent(b.event);
-    this.lastFedSeq = batch[batch.length - 1].seq;
     this.wire(r);
+    mark('streamdom:live-rebuild-start');
+    this.d.factory.apply(r, batch.map((b) => b.event), true);
+    mark('streamdom:live-rebuild-end');
+    this.lastFedSeq = batch[batch.length - 1].seq;
     this.syncTimer();
   }
 
@@ -172,12 +192,43 @@ export class Player {
     timer.lastTimestamp = performance.now();
   }
 
-  private feedLive(r: Rec): void {
+  private holdLive(r: Rec): void {
     this.d.timing.onArrival(r.event.timestamp, r.recv ?? Date.now());
-    this.fedLive.set(r.event, r);
-    this.syncTimer();
-    this.replayer?.addEvent(r.event);
+    this.held.push(r);
     this.lastFedSeq = r.seq;
+    this.queueFrame();
+  }
+
+  private queueFrame(): void {
+    if (this.frameQueued) return;
+    this.frameQueued = true;
+    this.d.frame(() => {
+      this.frameQueued = false;
+      this.applyFrame();
+    });
+  }
+
+  /** One frame of the live replay: apply what is due, measure its delay, come back for the rest. */
+  applyFrame(): void {
+    const r = this.replayer;
+    if (!r || this.state.name !== 'live') {
+      this.held = [];
+      return;
+    }
+    const { apply, hold } = frameBatch(this.held, this.d.timing.target());
+    this.held = hold;
+    if (apply.length) {
+      this.syncTimer();
+      this.d.factory.apply(r, apply.map((a) => a.event), false);
+      const appliedAt = Date.now();
+      for (let i = apply.length - 1; i >= 0; i--) {
+        const a = apply[i];
+        if (a.recv === undefined) continue;
+        this.latency = this.d.timing.measure(a.event.timestamp, a.hub_time, a.recv, appliedAt) ?? this.latency;
+        break;
+      }
+    }
+    if (this.held.length) this.queueFrame();
   }
 
   /** Play (or hold) the recording at visitor timestamp `target`, then enter `next`. */

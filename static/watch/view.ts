@@ -2,8 +2,9 @@
 // and the player, turns clicks into player events, makes the page's replayers, and exposes
 // `window.__streamdom` for tests and the curious.
 
-import { Replayer } from 'rrweb';
+import { Replayer, type eventWithTime } from 'rrweb';
 import { el, fmtDuration } from '../common';
+import { hoverChange } from './feed';
 import { fmtLatency, type LiveTiming } from './live';
 import { viewState } from './machine';
 import type { Player, ReplayerFactory } from './player';
@@ -11,6 +12,32 @@ import type { Stream } from './stream';
 
 const $ = <T extends HTMLElement>(testid: string) => document.querySelector(`[data-testid="${testid}"]`) as T;
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/**
+ * The parts of rrweb's Replayer (2.x) the live path reaches past its public API: casting an event
+ * now (its live mode would wait a microtask and an animation frame per event), the event list a
+ * live rebuild reads, the emitter whose `flush` draws the pointer at its last position, and the
+ * hover emulation replaced by hoverByDifference.
+ */
+interface ReplayerInternals {
+  getCastFn(event: eventWithTime, isSync: boolean): () => void;
+  service: { state: { context: { events: eventWithTime[] } } };
+  emitter: { emit(type: string): void };
+  hoverElements(el: Element): void;
+}
+
+/** Hover emulation that touches only the elements entering or leaving the hovered chain. */
+function hoverByDifference(r: Replayer): void {
+  let hovered: Element[] = [];
+  (r as unknown as ReplayerInternals).hoverElements = (target: Element) => {
+    const chain: Element[] = [];
+    for (let e: Element | null = target; e; e = e.parentElement) chain.push(e);
+    const { remove, add } = hoverChange(hovered, chain);
+    for (const e of remove) e.classList.remove(':hover');
+    for (const e of add) e.classList.add(':hover');
+    hovered = chain;
+  };
+}
 
 export class View {
   private playerEl = $<HTMLDivElement>('player');
@@ -49,9 +76,20 @@ export class View {
       create: (events, config) => {
         const r = new Replayer(events, { ...config, root: this.playerEl });
         r.on('resize', (d) => { this.dims = d as typeof this.dims; this.fit(); });
+        hoverByDifference(r);
         return r;
       },
       clear: () => this.playerEl.replaceChildren(),
+      apply: (replayer, events, sync) => {
+        const r = replayer as unknown as ReplayerInternals;
+        const held = r.service.state.context.events;
+        for (const e of events) {
+          held.push(e);
+          // One event the replay cannot apply (a recorded page is anything) must not cost the rest.
+          try { r.getCastFn(e, sync)(); } catch (err) { console.warn('StreamDOM: could not replay an event', err); }
+        }
+        if (sync) r.emitter.emit('flush');
+      },
     };
   }
 

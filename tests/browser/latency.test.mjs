@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { addText, envelopes, openVisitor, replayText, setup, waitFor } from './harness.mjs';
+import { addText, envelopes, openVisitor, replayText, setup, sleep, waitFor } from './harness.mjs';
 
 let env;
 
@@ -26,7 +26,8 @@ async function measuredLatency(visitor, id, label) {
     await waitFor(async () => (await replayText(watch)).includes(`${label} ${i}`), { message: `change ${i} in the replay` });
   }
   const l = await waitFor(() => watch.evaluate(() => window.__streamdom.latency), { message: 'a latency measurement' });
-  const text = await readout.innerText();
+  // The read-out is redrawn on the next frame (or the 100 ms refresh) after the measurement.
+  const text = await waitFor(async () => { const t = await readout.innerText(); return /ms behind/.test(t) && t; }, { message: 'the read-out' });
   await watch.close();
   return { l, text };
 }
@@ -83,6 +84,52 @@ test('mouse moves are not held back by the recorder', async () => {
   // Each batch of positions is sent as soon as it is taken: none is older than one sample interval.
   const oldest = Math.min(...moves.flatMap((e) => e.event.data.positions.map((p) => p.timeOffset)));
   assert.ok(oldest > -100, `a position was held ${-oldest} ms before being sent`);
+  await page.close();
+});
+
+/** The replayed pointer's position in the watch page (rrweb's cursor element), or null before one. */
+const cursorAt = (watch) => watch.evaluate(() => {
+  const m = document.querySelector('[data-testid="player"] .replayer-mouse');
+  return m && m.style.left ? `${m.style.left},${m.style.top}` : null;
+});
+
+test('after "Go live" the read-out is the live delay, and the pointer is where the visitor left it after every rebuild', async () => {
+  const { page, id } = await openVisitor(env.browser, env.site);
+  await addText(page, 'golive 0');
+  await page.mouse.move(400, 300);
+  // A PM joining now sees the pointer at once, without waiting for the visitor's next move.
+  await waitFor(async () => (await envelopes(env.hub, id)).some((e) => e.event.type === 3 && e.event.data.source === 1), { message: 'the move stored' });
+  const watch = await env.browser.newPage();
+  await watch.goto(`${env.hub.url}/sessions/${id}`);
+  await waitFor(async () => (await replayText(watch)).includes('golive 0'), { message: 'the live replay' });
+  assert.equal(await waitFor(() => cursorAt(watch), { message: 'the pointer drawn' }), '400px,300px');
+  await waitFor(() => watch.evaluate(() => window.__streamdom.timing.synced), { message: 'clock sync' });
+
+  // Rewind while the visitor changes the page; the changes reach the watch page, and 3.5 s later
+  // the PM goes live again.
+  await watch.locator('[data-testid="play-toggle"]').click();
+  await waitFor(() => watch.evaluate(() => window.__streamdom.state === 'paused'), { message: 'paused' });
+  for (let i = 1; i <= 3; i++) await addText(page, `golive ${i}`);
+  await waitFor(() => watch.evaluate(() => window.__streamdom.events.some((r) => JSON.stringify(r.event).includes('golive 3'))), { message: 'the changes received while rewound' });
+  await sleep(3500);
+  await watch.locator('[data-testid="go-live"]').click();
+  await waitFor(async () => (await replayText(watch)).includes('golive 3'), { message: 'live again' });
+  // The new live replayer was rebuilt from the snapshot: the pointer is drawn where it was.
+  assert.equal(await cursorAt(watch), '400px,300px');
+  // What it applied from history is not a live delay (it would read 3.5 s and more): nothing, or
+  // a small one, is read out. "Small" leaves room for a machine under load.
+  for (let i = 0; i < 5; i++) {
+    const l = await watch.evaluate(() => window.__streamdom.latency);
+    assert.ok(!l || l.total < 2500, `read-out right after "Go live": ${l?.total} ms`);
+    await sleep(100);
+  }
+  await addText(page, 'golive 4');
+  await waitFor(async () => (await replayText(watch)).includes('golive 4'), { message: 'a live change after "Go live"' });
+  const l = await waitFor(() => watch.evaluate(() => window.__streamdom.latency), { message: 'a live measurement' });
+  assert.ok(l.total >= 0 && l.total < 2500, `read-out ${l.total} ms`);
+  // The read-out is redrawn on the next frame (or the 100 ms refresh).
+  await waitFor(async () => /^\d+ ms behind/.test(await watch.locator('[data-testid="latency"]').innerText()), { message: 'the read-out' });
+  await watch.close();
   await page.close();
 });
 
