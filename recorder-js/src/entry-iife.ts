@@ -3,6 +3,7 @@
 import StreamDOM, { setDefaultEndpoint } from './index';
 
 // currentScript is only set while the script first runs, so read it now.
-setDefaultEndpoint((document.currentScript as HTMLScriptElement | null)?.src);
+const script = document.currentScript as HTMLScriptElement | null;
+setDefaultEndpoint(script?.src, !!script?.hasAttribute('data-mask-all-text'));
 const w = window as unknown as Record<string, unknown>;
 w.StreamDOM = w.StreamDom = StreamDOM;
