@@ -130,8 +130,11 @@ export class Hub {
   }
 }
 
-/** Serves tests/browser/site/*.html on its own port (another origin than the hub), with {{HUB}} filled in. */
-export async function startSite(hubUrl) {
+/**
+ * Serves tests/browser/site/*.html on its own port (another origin than the hub), with {{HUB}},
+ * {{KEY}} and each of `vars` filled in, and `headers[name]` added to the page `name`.
+ */
+export async function startSite(hubUrl, { vars = {}, headers = {} } = {}) {
   const siteDir = join(here, 'site');
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
@@ -140,8 +143,9 @@ export async function startSite(hubUrl) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
-    const html = (await readFile(join(siteDir, name), 'utf8')).replaceAll('{{HUB}}', hubUrl).replaceAll('{{KEY}}', KEY);
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html);
+    let html = (await readFile(join(siteDir, name), 'utf8')).replaceAll('{{HUB}}', hubUrl).replaceAll('{{KEY}}', KEY);
+    for (const [k, v] of Object.entries(vars)) html = html.replaceAll(`{{${k}}}`, v);
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers[name] }).end(html);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}`;
@@ -194,10 +198,13 @@ export async function signIn(browser, hub) {
   await page.close();
 }
 
-/** Everything a test file needs, started together and torn down in reverse order; the browser is signed in. */
-export async function setup() {
+/**
+ * Everything a test file needs, started together and torn down in reverse order; the browser is
+ * signed in. `site` is startSite's options, or a function of the hub's URL giving them.
+ */
+export async function setup({ site: siteOptions } = {}) {
   const hub = await Hub.start();
-  const site = await startSite(hub.url);
+  const site = await startSite(hub.url, typeof siteOptions === 'function' ? siteOptions(hub.url) : siteOptions);
   const browser = await launchBrowser();
   await signIn(browser, hub);
   return {
