@@ -412,7 +412,9 @@ mod tests {
         for ok in [None, Some("empty"), Some("document"), Some("websocket")] {
             assert!(!loads_part_of_a_page(ok), "{ok:?}");
         }
-        for refused in ["image", "style", "script", "font", "iframe", "object", "embed", "video"] {
+        for refused in [
+            "image", "style", "script", "font", "iframe", "object", "embed", "video",
+        ] {
             assert!(loads_part_of_a_page(Some(refused)), "{refused}");
         }
     }

@@ -101,16 +101,18 @@ test('private fields and marked areas never reach the hub, and the replay shows 
   await visitor.close();
 });
 
-test('maskAllText on the script tag masks every text of the page', async () => {
-  const { page: visitor, id } = await openVisitor(env.browser, env.site, '/private-all.html');
-  await visitor.evaluate(() => { document.getElementById('plain').textContent = 'Plain-secret-changed'; });
-  // Every text is masked, the marker too: wait for its masked form.
-  await addText(visitor, 'zz');
-  const json = await waitFor(async () => {
-    const j = await storedJson(id);
-    return /"textContent":"\*\*"/.test(j) ? j : null;
-  }, { message: 'the masked marker stored' });
-  absent(json, ['Statement-secret', 'Plain-secret', 'Test shop']);
-  assert.ok(json.includes('"id":"plain"'), 'the page structure is recorded');
-  await visitor.close();
-});
+for (const [how, path] of [['a data-mask-all-text attribute', '/private-all.html'], ['?maskAllText=1', '/private-query.html']]) {
+  test(`maskAllText by ${how} on the script tag masks every text of the page`, async () => {
+    const { page: visitor, id } = await openVisitor(env.browser, env.site, path);
+    await visitor.evaluate(() => { document.getElementById('plain').textContent = 'Plain-secret-changed'; });
+    // Every text is masked, the marker too: wait for its masked form.
+    await addText(visitor, 'zz');
+    const json = await waitFor(async () => {
+      const j = await storedJson(id);
+      return /"textContent":"\*\*"/.test(j) ? j : null;
+    }, { message: 'the masked marker stored' });
+    absent(json, ['Statement-secret', 'Plain-secret', 'Test shop']);
+    assert.ok(json.includes('"id":"plain"'), 'the page structure is recorded');
+    await visitor.close();
+  });
+}
