@@ -140,7 +140,7 @@ export function scrub<E extends Event>(e: E, rules: ScrubRules): E {
 
 function walk(node: SerializedNode, rules: ScrubRules): void {
   if (node.type === ELEMENT && node.attributes) {
-    scrubAttributes(node.id, node.attributes, rules);
+    scrubAttributes(node.id, node.attributes, rules, node.tagName);
     markBlocked(node.attributes);
   }
   for (const child of node.childNodes ?? []) walk(child, rules);
@@ -156,8 +156,9 @@ function markBlocked(attrs: Attributes): void {
   if (!classes.includes(RR_BLOCK)) attrs.class = [...classes, RR_BLOCK].join(' ');
 }
 
-function scrubAttributes(id: number, attrs: Attributes, rules: ScrubRules): void {
-  if (rules.isMaskedOption(id)) {
+/** `tagName` when known spares asking the page about every element of a snapshot. */
+function scrubAttributes(id: number, attrs: Attributes, rules: ScrubRules, tagName?: string): void {
+  if ((tagName === undefined || tagName === 'option') && rules.isMaskedOption(id)) {
     for (const name of ['value', 'label']) if (typeof attrs[name] === 'string' && attrs[name]) attrs[name] = MASKED_CHOICE;
     if ('selected' in attrs) delete attrs.selected;
   } else if (typeof attrs.value === 'string') {
