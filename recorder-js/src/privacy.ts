@@ -83,11 +83,12 @@ export class PrivacyPolicy {
 
   /** The `value` attribute of an element of the page as it may be recorded. */
   valueAttribute(node: Node | null, value: string): string {
-    if (!(node instanceof HTMLInputElement || node instanceof HTMLTextAreaElement || node instanceof HTMLSelectElement)) return value;
+    // By name, not instanceof: elements of recorded same-origin iframes come from another window.
+    if (!node || !['INPUT', 'TEXTAREA', 'SELECT'].includes(node.nodeName)) return value;
+    const el = node as HTMLInputElement;
     const o = this.maskInputOptions as Record<string, boolean | undefined>;
-    const type = node.type.toLowerCase();
-    if (!o[node.tagName.toLowerCase()] && !o[type]) return value;
-    return this.maskInput(value, node);
+    if (!o[el.nodeName.toLowerCase()] && !o[String(el.type).toLowerCase()]) return value;
+    return this.maskInput(value, el);
   }
 
   /** The pass's rules for a page whose nodes `node` finds by id. */

@@ -50,6 +50,8 @@ test('private fields and marked areas never reach the hub, and the replay shows 
   await visitor.selectOption('#diagnosis', 'diag-secret-beta');
   // Scripts of the page change private things too: attributes, text and options added later.
   await visitor.evaluate(() => {
+    // Moved after being cleared: rrweb records it anew, from its server-filled value attribute.
+    document.getElementById('log').append(document.getElementById('prefilled').closest('label'));
     document.getElementById('token').setAttribute('value', 'hidden-token-secret-2');
     document.getElementById('token').value = 'hidden-token-secret-3';
     document.getElementById('masked-class').textContent = 'Maskclass-secret-later';
