@@ -1,12 +1,27 @@
 // Public API of the StreamDOM recorder: StreamDOM.init(options) -> { sessionId, stop() }.
 
-import { record } from '@rrweb/record';
+import type { record } from '@rrweb/record';
 import type { ClockSync } from './clock';
-import { PrivacyPolicy, scrub, type PrivacyChoices } from './privacy';
-import { Recorder } from './recorder';
+import { PrivacyPolicy, scrub } from './privacy';
+import { nodeById, Recorder } from './recorder';
 import { sessionIdFor } from './storage';
 
 type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
+
+export interface PrivacyChoices {
+  /** Mask the value of every input, textarea and select (default true); passwords and hidden inputs always. */
+  maskAllInputs?: boolean;
+  /** Per type or tag, on top of the above (e.g. `{ email: true }` with `maskAllInputs: false`). */
+  maskInputOptions?: RecordOptions['maskInputOptions'];
+  /** Mask every text of the page (default false). */
+  maskAllText?: boolean;
+  /** More elements whose text is masked, besides `.streamdom-mask`, `[data-streamdom-mask]` and `.rr-mask`. */
+  maskTextSelector?: string;
+  /** More elements recorded as empty boxes, besides `.streamdom-block`, `[data-streamdom-block]` and `.rr-block`. */
+  blockSelector?: string;
+  /** Elements whose input events are not recorded, besides `.rr-ignore`. */
+  ignoreSelector?: string;
+}
 
 /** What is masked by default and how to change it: see privacy.ts and the README's "Keeping private data out". */
 export interface InitOptions extends PrivacyChoices {
@@ -41,8 +56,8 @@ let defaultMaskAllText = false;
 let active: Handle | undefined;
 
 /**
- * Set by the bundle entry points from where the script itself was loaded: its `?key=`, and
- * `maskAllText` from `?maskAllText=1` or a `data-mask-all-text` attribute on the script tag.
+ * @internal Set by the bundle entry points from where the script itself was loaded: its `?key=`,
+ * and `maskAllText` from `?maskAllText=1` or a `data-mask-all-text` attribute on the script tag.
  */
 export function setDefaultEndpoint(url: string | undefined | null, maskAllText = false): void {
   defaultMaskAllText ||= maskAllText;
@@ -67,7 +82,7 @@ function init(options: InitOptions = {}): Handle {
   if (!key) console.warn('StreamDOM: no project key (add ?key=… to the script URL); the hub will refuse the recording');
   const privacy = new PrivacyPolicy({ ...options, maskAllText: options.maskAllText ?? defaultMaskAllText });
   // rrweb's mirror maps the ids in an event to the page's live nodes when the event is emitted.
-  const rules = privacy.rules((id) => record.mirror.getNode(id));
+  const rules = privacy.rules(nodeById);
   const recorder = new Recorder(sessionId, endpoint, key ?? '', {
     ...privacy.recordOptions(),
     plugins: [{ name: 'streamdom/privacy', eventProcessor: (e) => scrub(e, rules), options: {} }],
@@ -88,7 +103,12 @@ function init(options: InitOptions = {}): Handle {
   return handle;
 }
 
-const StreamDOM = { init };
+/** Stop the running recording, if any (what `handle.stop()` does, for code that kept no handle). */
+function stop(): Promise<void> {
+  return active ? active.stop() : Promise.resolve();
+}
+
+const StreamDOM = { init, stop };
 export { StreamDOM as StreamDom, StreamDOM };
 export { ClockSync } from './clock';
 export default StreamDOM;

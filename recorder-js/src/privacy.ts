@@ -2,6 +2,7 @@
 // defaults and the site's choices, and a pass over each event for the few places rrweb leaves in clear.
 
 import type { record } from '@rrweb/record';
+import type { PrivacyChoices } from './index';
 
 type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
 type MaskInputOptions = NonNullable<RecordOptions['maskInputOptions']>;
@@ -26,20 +27,6 @@ const ALL_INPUTS = {
 // rrweb looks options up by tag name and by type; its type does not list `hidden`.
 const ALWAYS = { password: true, hidden: true } as MaskInputOptions;
 
-export interface PrivacyChoices {
-  /** Mask the value of every input, textarea and select (default true); passwords and hidden inputs always. */
-  maskAllInputs?: boolean;
-  /** Per type or tag, on top of the above (e.g. `{ email: true }` with `maskAllInputs: false`). */
-  maskInputOptions?: MaskInputOptions;
-  /** Mask every text of the page (default false). */
-  maskAllText?: boolean;
-  /** More elements whose text is masked, besides `.streamdom-mask`, `[data-streamdom-mask]` and `.rr-mask`. */
-  maskTextSelector?: string;
-  /** More elements recorded as empty boxes, besides `.streamdom-block`, `[data-streamdom-block]` and `.rr-block`. */
-  blockSelector?: string;
-  /** Elements whose input events are not recorded, besides `.rr-ignore`. */
-  ignoreSelector?: string;
-}
 
 const anyOf = (...selectors: (string | false | undefined)[]) => selectors.filter(Boolean).join(',') || undefined;
 

@@ -14,6 +14,9 @@ type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
 const MIN_FORCED_SNAPSHOT_GAP_MS = 5000;
 const STOP_ACK_TIMEOUT_MS = 3000;
 
+/** The page's node that rrweb's events call `id` (when they are emitted). */
+export const nodeById = (id: number): Node | null => record.mirror.getNode(id);
+
 export class Recorder {
   readonly socket: RecorderSocket;
   private buffer: EventBuffer;

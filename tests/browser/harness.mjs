@@ -132,9 +132,9 @@ export class Hub {
 
 /**
  * Serves tests/browser/site/*.html on its own port (another origin than the hub), with {{HUB}},
- * {{KEY}} and each of `vars` filled in, and `headers[name]` added to the page `name`.
+ * {{KEY}} and each `{{NAME}}` of `vars` filled in, and `headers[name]` added to the page `name`.
  */
-export async function startSite(hubUrl, { vars = {}, headers = {} } = {}) {
+export async function startSite(hubUrl, vars = {}, headers = {}) {
   const siteDir = join(here, 'site');
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
@@ -144,7 +144,7 @@ export async function startSite(hubUrl, { vars = {}, headers = {} } = {}) {
       return;
     }
     let html = (await readFile(join(siteDir, name), 'utf8')).replaceAll('{{HUB}}', hubUrl).replaceAll('{{KEY}}', KEY);
-    for (const [k, v] of Object.entries(vars)) html = html.replaceAll(`{{${k}}}`, v);
+    for (const [k, v] of Object.entries(vars)) html = html.replaceAll(`{{${k}}}`, () => v);
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers[name] }).end(html);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -200,11 +200,12 @@ export async function signIn(browser, hub) {
 
 /**
  * Everything a test file needs, started together and torn down in reverse order; the browser is
- * signed in. `site` is startSite's options, or a function of the hub's URL giving them.
+ * signed in. `site(hubUrl)` may give the site's `{ vars, headers }` (see startSite).
  */
 export async function setup({ site: siteOptions } = {}) {
   const hub = await Hub.start();
-  const site = await startSite(hub.url, typeof siteOptions === 'function' ? siteOptions(hub.url) : siteOptions);
+  const { vars, headers } = siteOptions?.(hub.url) ?? {};
+  const site = await startSite(hub.url, vars, headers);
   const browser = await launchBrowser();
   await signIn(browser, hub);
   return {
