@@ -55,6 +55,13 @@ impl FromRequest for SignedIn {
 }
 
 async fn principal(req: &HttpRequest) -> Result<Principal> {
+    if loads_part_of_a_page(
+        req.headers()
+            .get("sec-fetch-dest")
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        return Err(Error::Forbidden);
+    }
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| Error::internal("no app state"))?;
@@ -91,6 +98,14 @@ async fn principal(req: &HttpRequest) -> Result<Principal> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Whether the browser says (Fetch Metadata) that the request loads a part of a page: an image,
+/// a style sheet, a font, a frame… A recorded page replayed in the dashboard can point those at
+/// the hub with the viewer's cookie; the dashboard itself only fetches, navigates and opens
+/// sockets. Clients that send no such header (scripts, older browsers) are not concerned.
+fn loads_part_of_a_page(dest: Option<&str>) -> bool {
+    dest.is_some_and(|d| !matches!(d, "empty" | "document" | "websocket"))
 }
 
 /// A signed-in user allowed to change state: a bearer token, or the cookie together with a
@@ -390,5 +405,17 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn only_fetches_navigations_and_sockets_are_signed_in() {
+        for ok in [None, Some("empty"), Some("document"), Some("websocket")] {
+            assert!(!loads_part_of_a_page(ok), "{ok:?}");
+        }
+        for refused in [
+            "image", "style", "script", "font", "iframe", "object", "embed", "video",
+        ] {
+            assert!(loads_part_of_a_page(Some(refused)), "{refused}");
+        }
     }
 }

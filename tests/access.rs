@@ -351,3 +351,57 @@ async fn responses_carry_the_security_headers(b: Backend) {
     }
 }
 both!(responses_carry_the_security_headers);
+
+/// A recorded page replayed in the dashboard can point an image, a style sheet or a frame at the
+/// hub; the browser would send the viewer's cookie along. The hub signs in only fetches,
+/// navigations and sockets.
+async fn parts_of_pages_are_never_signed_in(b: Backend) {
+    let hub = Hub::start(b).await;
+    let id = unique_id("embedded");
+    let (mut rec, _) = hub.recorder(&id).await;
+    let events = page(1_000, 2);
+    rec.send(&frame(1, &events)).await;
+    rec.ack_of(events.len() as u64, std::time::Duration::from_secs(10))
+        .await;
+    let cookie = format!("streamdom_session={}", hub.admin.session.clone().unwrap());
+    let get = |path: String, dest: Option<&'static str>| {
+        let mut req = awc::Client::builder()
+            .disable_redirects()
+            .finish()
+            .get(hub.http(&path))
+            .insert_header(("cookie", cookie.clone()));
+        if let Some(d) = dest {
+            req = req.insert_header(("sec-fetch-dest", d));
+        }
+        async move {
+            let mut res = req.send().await.unwrap();
+            let body = res.body().await.unwrap();
+            (res.status().as_u16(), body)
+        }
+    };
+    for path in [
+        "/api/sessions".to_owned(),
+        format!("/api/sessions/{id}"),
+        format!("/api/sessions/{id}/events"),
+    ] {
+        for dest in ["image", "style", "script", "iframe", "object"] {
+            let (status, body) = get(path.clone(), Some(dest)).await;
+            assert_eq!(status, 403, "{path} as {dest}");
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"], "forbidden");
+            assert!(!body.to_string().contains("\"seq\""), "no event leaks");
+        }
+        for dest in [None, Some("empty"), Some("document")] {
+            assert_eq!(get(path.clone(), dest).await.0, 200, "{path} as {dest:?}");
+        }
+    }
+    // A dashboard page framed by another page is sent to the login, not shown.
+    assert_eq!(get(format!("/sessions/{id}"), Some("iframe")).await.0, 303);
+    assert_eq!(
+        get(format!("/sessions/{id}"), Some("document")).await.0,
+        200
+    );
+    // The recorder's script is loaded by other sites as a script, without a sign-in.
+    assert_eq!(get("/streamdom.js".to_owned(), Some("script")).await.0, 200);
+}
+both!(parts_of_pages_are_never_signed_in);

@@ -3,7 +3,8 @@
 import StreamDOM, { setDefaultEndpoint } from './index';
 
 // currentScript is only set while the script first runs (async scripts included), so read it now.
-setDefaultEndpoint((document.currentScript as HTMLScriptElement | null)?.src);
+const script = document.currentScript as HTMLScriptElement | null;
+setDefaultEndpoint(script?.src, !!script?.hasAttribute('data-mask-all-text'));
 const w = window as unknown as Record<string, unknown>;
 // The inline loader (recorder-js/loader/loader.js) left a stub whose `_q` holds the calls made
 // before this script arrived: replace it, then make them in order.

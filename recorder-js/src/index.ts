@@ -2,28 +2,36 @@
 
 import type { record } from '@rrweb/record';
 import type { ClockSync } from './clock';
-import { Recorder } from './recorder';
+import { PrivacyPolicy, scrub } from './privacy';
+import { nodeById, Recorder } from './recorder';
 import { sessionIdFor } from './storage';
 
 type RecordOptions = NonNullable<Parameters<typeof record>[0]>;
 
-export interface InitOptions {
+export interface PrivacyChoices {
+  /** Mask the value of every input, textarea and select (default true); passwords and hidden inputs always. */
+  maskAllInputs?: boolean;
+  /** Per type or tag, on top of the above (e.g. `{ email: true }` with `maskAllInputs: false`). */
+  maskInputOptions?: RecordOptions['maskInputOptions'];
+  /** Mask every text of the page (default false). */
+  maskAllText?: boolean;
+  /** More elements whose text is masked, besides `.streamdom-mask`, `[data-streamdom-mask]` and `.rr-mask`. */
+  maskTextSelector?: string;
+  /** More elements recorded as empty boxes, besides `.streamdom-block`, `[data-streamdom-block]` and `.rr-block`. */
+  blockSelector?: string;
+  /** Elements whose input events are not recorded, besides `.rr-ignore`. */
+  ignoreSelector?: string;
+}
+
+/** What is masked by default and how to change it: see privacy.ts and the README's "Keeping private data out". */
+export interface InitOptions extends PrivacyChoices {
   /** 1–64 chars of [A-Za-z0-9_-]; default: one per browser tab, kept across pages of the site. */
   sessionId?: string;
   /** Hub base URL, e.g. https://hub.example.com; default: where this script was loaded from. */
   endpoint?: string;
   /** The project's public ingest key; default: the `?key=` of this script's own URL. */
   key?: string;
-  /** Replace every input's value with asterisks (default true). */
-  maskAllInputs?: boolean;
-  maskInputOptions?: RecordOptions['maskInputOptions'];
-  /** Elements whose text is masked. */
-  maskTextSelector?: string;
-  /** Elements recorded as empty boxes. */
-  blockSelector?: string;
-  /** Elements whose input events are not recorded. */
-  ignoreSelector?: string;
-  /** Passed to rrweb's record() last, overriding everything above. */
+  /** Passed to rrweb's record() last, overriding everything above (privacy included). */
   recordOptions?: Partial<RecordOptions>;
 }
 
@@ -42,21 +50,24 @@ const SAMPLING = {
 };
 // Late viewers start at the newest full snapshot; this bounds how much history they need.
 const CHECKOUT_EVERY_MS = 10 * 60 * 1000;
-// Privacy defaults; opt out per element with rrweb's classes, or via recordOptions.
-const BLOCK_SELECTOR = '[data-streamdom-block]';
-const MASK_TEXT_SELECTOR = '[data-streamdom-mask]';
-
 let defaultEndpoint: string | undefined;
 let defaultKey: string | undefined;
+let defaultMaskAllText = false;
 let active: Handle | undefined;
 
-/** @internal Set by the bundle entry points from where the script itself was loaded (and its `?key=`). */
-export function setDefaultEndpoint(url: string | undefined | null): void {
+/**
+ * @internal Set by the bundle entry points from where the script itself was loaded: its `?key=`,
+ * and `maskAllText` from `?maskAllText=1` or a `data-mask-all-text` attribute on the script tag.
+ */
+export function setDefaultEndpoint(url: string | undefined | null, maskAllText = false): void {
+  defaultMaskAllText ||= maskAllText;
   if (!url) return;
   try {
     const parsed = new URL(url, location.href);
     defaultEndpoint = parsed.origin;
     defaultKey = parsed.searchParams.get('key') ?? undefined;
+    const flag = parsed.searchParams.get('maskAllText');
+    if (flag !== null) defaultMaskAllText = flag !== '0' && flag !== 'false';
   } catch { /* keep fallback */ }
 }
 
@@ -69,12 +80,12 @@ function init(options: InitOptions = {}): Handle {
   const endpoint = (options.endpoint ?? defaultEndpoint ?? location.origin).replace(/\/+$/, '');
   const key = options.key ?? defaultKey;
   if (!key) console.warn('StreamDOM: no project key (add ?key=… to the script URL); the hub will refuse the recording');
+  const privacy = new PrivacyPolicy({ ...options, maskAllText: options.maskAllText ?? defaultMaskAllText });
+  // rrweb's mirror maps the ids in an event to the page's live nodes when the event is emitted.
+  const rules = privacy.rules(nodeById);
   const recorder = new Recorder(sessionId, endpoint, key ?? '', {
-    maskAllInputs: options.maskAllInputs ?? true,
-    maskInputOptions: { password: true, ...options.maskInputOptions },
-    maskTextSelector: options.maskTextSelector ?? MASK_TEXT_SELECTOR,
-    blockSelector: options.blockSelector ?? BLOCK_SELECTOR,
-    ignoreSelector: options.ignoreSelector,
+    ...privacy.recordOptions(),
+    plugins: [{ name: 'streamdom/privacy', eventProcessor: (e) => scrub(e, rules), options: {} }],
     sampling: SAMPLING,
     checkoutEveryNms: CHECKOUT_EVERY_MS,
     ...options.recordOptions,

@@ -32,6 +32,9 @@ export function afterLoad(cb: () => void, timeout = FIRST_SNAPSHOT_IDLE_TIMEOUT_
   else addEventListener('load', () => setTimeout(idle, 0), { once: true });
 }
 
+/** The page's node that rrweb's events call `id` (when they are emitted). */
+export const nodeById = (id: number): Node | null => record.mirror.getNode(id);
+
 export class Recorder {
   readonly socket: RecorderSocket;
   private buffer: EventBuffer;

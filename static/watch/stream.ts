@@ -5,6 +5,7 @@
 import { ClockSync } from '@streamdom/recorder/clock';
 import { CLOSE, type EventEnvelope, type HubToViewer, type SessionInfo, type ViewerToHub } from '@streamdom/recorder/protocol';
 import type { SocketHandlers } from '@streamdom/recorder/reconnect';
+import { defuse } from './defuse';
 import { EventStore, type Rec } from './store';
 
 export type { Rec } from './store';
@@ -136,6 +137,7 @@ export class Stream {
   private ingest(events: EventEnvelope[], recv: number | undefined, conn: Conn): void {
     for (const e of events) {
       const r = e as Rec;
+      defuse(r.event);
       if (recv !== undefined) r.recv = recv;
       if (this.store.add(r)) this.on.event(r);
     }

@@ -39,6 +39,10 @@ function hoverByDifference(r: Replayer): void {
   };
 }
 
+// A blocked element (the recorder marks it with rrweb's block class) has its recorded size,
+// padding and border included, and shows as a hatched box.
+const BLOCKED_STYLE = '.rr-block { box-sizing: border-box !important; background: repeating-linear-gradient(45deg, #ccc 0 6px, #eee 6px 12px) !important; }';
+
 export class View {
   private playerEl = $<HTMLDivElement>('player');
   private timeline = $<HTMLInputElement>('timeline');
@@ -74,7 +78,7 @@ export class View {
   replayers(): ReplayerFactory {
     return {
       create: (events, config) => {
-        const r = new Replayer(events, { ...config, root: this.playerEl });
+        const r = new Replayer(events, { ...config, root: this.playerEl, insertStyleRules: [BLOCKED_STYLE] });
         r.on('resize', (d) => { this.dims = d as typeof this.dims; this.fit(); });
         hoverByDifference(r);
         return r;

@@ -132,9 +132,9 @@ export class Hub {
 
 /**
  * Serves tests/browser/site/*.html on its own port (another origin than the hub), with {{HUB}},
- * {{KEY}} and each `{{NAME}}` of `vars` filled in.
+ * {{KEY}} and each `{{NAME}}` of `vars` filled in, and `headers[name]` added to the page `name`.
  */
-export async function startSite(hubUrl, vars = {}) {
+export async function startSite(hubUrl, vars = {}, headers = {}) {
   const siteDir = join(here, 'site');
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
@@ -145,7 +145,7 @@ export async function startSite(hubUrl, vars = {}) {
     }
     let html = (await readFile(join(siteDir, name), 'utf8')).replaceAll('{{HUB}}', hubUrl).replaceAll('{{KEY}}', KEY);
     for (const [k, v] of Object.entries(vars)) html = html.replaceAll(`{{${k}}}`, () => v);
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html);
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers[name] }).end(html);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}`;
@@ -198,10 +198,14 @@ export async function signIn(browser, hub) {
   await page.close();
 }
 
-/** Everything a test file needs, started together and torn down in reverse order; the browser is signed in. */
-export async function setup() {
+/**
+ * Everything a test file needs, started together and torn down in reverse order; the browser is
+ * signed in. `site(hubUrl)` may give the site's `{ vars, headers }` (see startSite).
+ */
+export async function setup({ site: siteOptions } = {}) {
   const hub = await Hub.start();
-  const site = await startSite(hub.url);
+  const { vars, headers } = siteOptions?.(hub.url) ?? {};
+  const site = await startSite(hub.url, vars, headers);
   const browser = await launchBrowser();
   await signIn(browser, hub);
   return {
