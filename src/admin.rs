@@ -25,7 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/projects", web::get().to(list))
         .route("/api/projects", web::post().to(create))
         .route("/api/projects/{name}", web::delete().to(remove))
-        .route("/api/projects/{name}", web::patch().to(update))
+        .route(
+            "/api/projects/{name}/retention",
+            web::put().to(set_retention),
+        )
         .route("/api/projects/{name}/origins", web::post().to(add_origin))
         .route(
             "/api/projects/{name}/origins",
@@ -138,16 +141,16 @@ async fn remove(state: Data<AppState>, who: Changing, name: Path<String>) -> Res
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ProjectChange {
+struct Retention {
     /// Days its sessions are kept (1 to 36500); the next retention pass applies it.
     retention_days: i32,
 }
 
-async fn update(
+async fn set_retention(
     state: Data<AppState>,
     who: Changing,
     name: Path<String>,
-    body: Json<ProjectChange>,
+    body: Json<Retention>,
 ) -> Result<HttpResponse> {
     who.0.require_admin()?;
     let (name, days) = (name.into_inner(), body.into_inner().retention_days);
