@@ -68,6 +68,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         }),
     )
     .route(
+        "/projects",
+        web::get().to(|who: Option<SignedIn>, req: HttpRequest| async move {
+            page("projects.html", who, &req)
+        }),
+    )
+    .route(
         "/streamdom.js",
         web::get().to(|| async { serve("streamdom.js") }),
     )

@@ -27,13 +27,14 @@ async function main() {
   await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-iife.ts')], format: 'iife', outfile: join(out, 'streamdom.js') }),
     esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-esm.ts')], format: 'esm', outfile: join(out, 'streamdom.mjs') }),
-    esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts'), login: join(staticDir, 'login.ts') }, format: 'iife', outdir: out }),
+    esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts'), login: join(staticDir, 'login.ts'), projects: join(staticDir, 'projects.ts') }, format: 'iife', outdir: out }),
     esbuild.build({ ...common, entryPoints: [join(staticDir, 'style.css')], outfile: join(out, 'style.css') }),
     // The replayer's cursor and click styles.
     esbuild.build({ ...common, entryPoints: [createRequire(import.meta.url).resolve('rrweb/dist/style.css')], outfile: join(out, 'rrweb.css') }),
     copyFile(join(staticDir, 'index.html'), join(out, 'index.html')),
     copyFile(join(staticDir, 'watch.html'), join(out, 'watch.html')),
     copyFile(join(staticDir, 'login.html'), join(out, 'login.html')),
+    copyFile(join(staticDir, 'projects.html'), join(out, 'projects.html')),
   ]);
 
   const sizes = {};
