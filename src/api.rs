@@ -317,10 +317,17 @@ async fn delete_session(
         return Err(still());
     }
     let k = key.to_string();
-    match state.store.run(move |c| purge::delete_session(c, &k)).await? {
+    match state
+        .store
+        .run(move |c| purge::delete_session(c, &k))
+        .await?
+    {
         Deleted::Deleted => {
             let (project, id) = split_key(&key);
-            log::info!("{} deleted session {id} of project {project}", who.0.username);
+            log::info!(
+                "{} deleted session {id} of project {project}",
+                who.0.username
+            );
             state.retention.do_send(Reclaim);
             Ok(HttpResponse::NoContent().finish())
         }

@@ -122,7 +122,11 @@ pub struct Config {
     /// Seconds between two retention passes, which delete the sessions older than their
     /// project's retention (`streamdom project retention`); the first runs shortly after start.
     /// 0 turns the periodic pass off (deleting a session on request still works).
-    #[arg(long, env = "STREAMDOM_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
+    #[arg(
+        long,
+        env = "STREAMDOM_RETENTION_INTERVAL_SECS",
+        default_value_t = 3600
+    )]
     pub retention_interval_secs: u64,
 
     /// Log lines as `text` or as `json` (one object a line: ts, level, target, message).
@@ -181,7 +185,8 @@ impl Config {
 
     /// `None` when the periodic retention pass is off.
     pub fn retention_interval(&self) -> Option<Duration> {
-        (self.retention_interval_secs > 0).then(|| Duration::from_secs(self.retention_interval_secs))
+        (self.retention_interval_secs > 0)
+            .then(|| Duration::from_secs(self.retention_interval_secs))
     }
 
     pub fn sign_in_ttl(&self) -> Duration {

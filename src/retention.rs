@@ -277,7 +277,11 @@ mod tests {
             cand("p:y", 1),
             cand("p:z", BATCH_BYTES * 3),
         ];
-        assert_eq!(next_batch(&big, &HashSet::new()).1, 1, "bytes bound a batch");
+        assert_eq!(
+            next_batch(&big, &HashSet::new()).1,
+            1,
+            "bytes bound a batch"
+        );
         assert_eq!(
             next_batch(&big[2..], &HashSet::new()),
             (vec!["p:z".to_owned()], 1),

@@ -35,14 +35,18 @@ pub fn old_sessions(
         .into_boxed();
     if let Some((at, id)) = after {
         query = query.filter(
-            sessions::last_event_at
-                .gt(*at)
-                .or(sessions::last_event_at.eq(*at).and(sessions::id.gt(id.clone()))),
+            sessions::last_event_at.gt(*at).or(sessions::last_event_at
+                .eq(*at)
+                .and(sessions::id.gt(id.clone()))),
         );
     }
     Ok(query
         .order((sessions::last_event_at.asc(), sessions::id.asc()))
-        .select((sessions::id, sessions::last_event_at, sessions::stored_bytes))
+        .select((
+            sessions::id,
+            sessions::last_event_at,
+            sessions::stored_bytes,
+        ))
         .limit(limit)
         .load(conn)?)
 }
@@ -121,17 +125,19 @@ pub fn reclaim(conn: &mut DbConn) -> Result<()> {
         DbConn::Sqlite(c) => {
             use diesel::connection::SimpleConnection;
             loop {
-                let free = diesel::sql_query("SELECT freelist_count AS n FROM pragma_freelist_count")
-                    .get_result::<Count>(c)?
-                    .n;
+                let free =
+                    diesel::sql_query("SELECT freelist_count AS n FROM pragma_freelist_count")
+                        .get_result::<Count>(c)?
+                        .n;
                 if free == 0 {
                     break;
                 }
                 c.batch_execute(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))?;
                 // A database still without incremental auto-vacuum frees nothing: stop.
-                let after = diesel::sql_query("SELECT freelist_count AS n FROM pragma_freelist_count")
-                    .get_result::<Count>(c)?
-                    .n;
+                let after =
+                    diesel::sql_query("SELECT freelist_count AS n FROM pragma_freelist_count")
+                        .get_result::<Count>(c)?
+                        .n;
                 if after >= free {
                     break;
                 }
@@ -152,9 +158,11 @@ pub fn reclaim(conn: &mut DbConn) -> Result<()> {
 /// SQLite's `auto_vacuum` mode: 0 none, 1 full, 2 incremental.
 #[cfg(feature = "sqlite")]
 pub fn sqlite_auto_vacuum(c: &mut diesel::SqliteConnection) -> Result<i64> {
-    Ok(diesel::sql_query("SELECT auto_vacuum AS n FROM pragma_auto_vacuum")
-        .get_result::<Count>(c)?
-        .n)
+    Ok(
+        diesel::sql_query("SELECT auto_vacuum AS n FROM pragma_auto_vacuum")
+            .get_result::<Count>(c)?
+            .n,
+    )
 }
 
 /// Makes a SQLite database shrink when sessions are deleted. A new database gets incremental
