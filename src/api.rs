@@ -89,6 +89,11 @@ pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
 }
 
+/// So do bodies that are not the JSON an endpoint takes (actix-web answers those in plain text).
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
+}
+
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
 }

@@ -119,6 +119,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .app_data(state.clone())
             .app_data(api::query_config())
             .app_data(api::path_config())
+            .app_data(api::json_config())
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()
                     .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
