@@ -1,6 +1,7 @@
 //! The administration API: projects (their keys, allowed origins and retention) and which
-//! members see which project. Reading the list is open to every signed-in user (a member sees
-//! the projects granted to them); every change needs an admin and passes the CSRF check.
+//! members see which project, and the list of users to grant from. Reading the project list is
+//! open to every signed-in user (a member sees the projects granted to them); the user list and
+//! every change need an admin, and changes pass the CSRF check.
 
 use actix_web::{
     web::{self, Data, Json, Path, Query},
@@ -24,6 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/projects", web::get().to(list))
         .route("/api/projects", web::post().to(create))
         .route("/api/projects/{name}", web::delete().to(remove))
+        .route(
+            "/api/projects/{name}/retention",
+            web::put().to(set_retention),
+        )
         .route("/api/projects/{name}/origins", web::post().to(add_origin))
         .route(
             "/api/projects/{name}/origins",
@@ -33,7 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/projects/{name}/members/{username}",
             web::delete().to(revoke),
-        );
+        )
+        .route("/api/users", web::get().to(list_users));
 }
 
 #[derive(Serialize)]
@@ -131,6 +137,50 @@ async fn remove(state: Data<AppState>, who: Changing, name: Path<String>) -> Res
         Removed::NotFound => Err(Error::NotFound),
         Removed::HasActiveSessions => Err(Error::StillRecording(format!("a session of {name}"))),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Retention {
+    /// Days its sessions are kept (1 to 36500); the next retention pass applies it.
+    retention_days: i32,
+}
+
+async fn set_retention(
+    state: Data<AppState>,
+    who: Changing,
+    name: Path<String>,
+    body: Json<Retention>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let (name, days) = (name.into_inner(), body.into_inner().retention_days);
+    let id = name.clone();
+    let (row, members) = state
+        .store
+        .run(move |c| {
+            let Some(row) = access_projects::set_retention(c, &id, days)? else {
+                return Ok(None);
+            };
+            Ok(Some((row, projects::members_of(c, &id)?)))
+        })
+        .await?
+        .ok_or(Error::NotFound)?;
+    log::info!(
+        "{} set the retention of project {name} to {days} days",
+        who.0.username
+    );
+    Ok(HttpResponse::Ok().json(ProjectInfo::new(row, Some(members))))
+}
+
+/// Every user with their role, for an admin granting projects.
+async fn list_users(state: Data<AppState>, who: SignedIn) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let rows = state.store.read(users::list).await?;
+    let list: Vec<_> = rows
+        .into_iter()
+        .map(|u| serde_json::json!({ "username": u.username, "role": u.role }))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "users": list })))
 }
 
 #[derive(Deserialize)]

@@ -14,12 +14,14 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::{
-    access::{self, SignedIn},
+    access::{self, Changing, SignedIn},
     admin, assets,
     auth::{cache::Verified, limiter::SignInLimiter, projects::Scope},
     config::{parse_key, Config},
     db::{
-        projects, session_access,
+        projects,
+        purge::{self, Deleted},
+        session_access,
         sessions::{self, ListQuery},
         Store,
     },
@@ -29,7 +31,8 @@ use crate::{
         outgoing::write_envelope, parse_client_message, rfc3339, ClientMessage, SessionInfo,
         SessionList,
     },
-    registry::{ActiveSessions, Lookup, Open, Registry},
+    registry::{ActiveSessions, IsLive, Lookup, Open, Registry},
+    retention::{Reclaim, Retention},
     session::{GetInfo, Ingest, StartFrom, WaitDurable},
     source::{self, Located},
     ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer, Assembler},
@@ -46,6 +49,8 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub store: Store,
     pub registry: Addr<Registry>,
+    /// Gives the space of deleted sessions back.
+    pub retention: Addr<Retention>,
     /// Failed sign-ins per account and address (in memory).
     pub sign_ins: Mutex<SignInLimiter>,
     /// Sign-ins verified recently (in memory; see `auth::cache`).
@@ -55,6 +60,7 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/sessions", web::get().to(list_sessions))
         .route("/api/sessions/{id}", web::get().to(get_session))
+        .route("/api/sessions/{id}", web::delete().to(delete_session))
         .service(
             // Recorders post from the tracked site's origin; reading recordings stays same-origin.
             web::resource("/api/sessions/{id}/events")
@@ -81,6 +87,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Query-string errors answer in the same JSON shape as every other error.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
+}
+
+/// So do bodies that are not the JSON an endpoint takes (actix-web answers those in plain text).
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().error_handler(|e, _| Error::InvalidQuery(e.to_string()).into())
 }
 
 pub fn path_config() -> web::PathConfig {
@@ -293,6 +304,41 @@ async fn get_session(
     let scope = Scope::load(&state.store, &who.0).await?;
     let key = resolve(&state, &scope, &id, q.project.as_deref()).await?;
     Ok(HttpResponse::Ok().json(session_info(&state, &key).await?))
+}
+
+/// Deletes a stored session with its events and access log (admins only). A session recording
+/// now (or writing its end, or left open by a previous run until its idle timeout) is refused
+/// with 409 `still_recording`: deleting it would race its recorder's next events.
+async fn delete_session(
+    state: Data<AppState>,
+    who: Changing,
+    id: Path<String>,
+    q: Query<ProjectParam>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let key = resolve(&state, &Scope::All, &id, q.project.as_deref()).await?;
+    let still = || Error::StillRecording(format!("session {}", split_key(&key).1));
+    if state.registry.send(IsLive(key.clone())).await? {
+        return Err(still());
+    }
+    let k = key.to_string();
+    match state
+        .store
+        .run(move |c| purge::delete_session(c, &k))
+        .await?
+    {
+        Deleted::Deleted => {
+            let (project, id) = split_key(&key);
+            log::info!(
+                "{} deleted session {id} of project {project}",
+                who.0.username
+            );
+            state.retention.do_send(Reclaim);
+            Ok(HttpResponse::NoContent().finish())
+        }
+        Deleted::NotFound => Err(Error::SessionNotFound),
+        Deleted::Active => Err(still()),
+    }
 }
 
 /// Entries of the access log one request returns at most.

@@ -119,6 +119,16 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_SIGN_IN_HOURS", default_value_t = 168)]
     pub sign_in_hours: u64,
 
+    /// Seconds between two retention passes, which delete the sessions older than their
+    /// project's retention (`streamdom project retention`); the first runs shortly after start.
+    /// 0 turns the periodic pass off (deleting a session on request still works).
+    #[arg(
+        long,
+        env = "STREAMDOM_RETENTION_INTERVAL_SECS",
+        default_value_t = 3600
+    )]
+    pub retention_interval_secs: u64,
+
     /// Log lines as `text` or as `json` (one object a line: ts, level, target, message).
     #[arg(long, env = "STREAMDOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -171,6 +181,12 @@ impl Config {
 
     pub fn flush_interval(&self) -> Duration {
         Duration::from_millis(self.flush_interval_ms.max(1))
+    }
+
+    /// `None` when the periodic retention pass is off.
+    pub fn retention_interval(&self) -> Option<Duration> {
+        (self.retention_interval_secs > 0)
+            .then(|| Duration::from_secs(self.retention_interval_secs))
     }
 
     pub fn sign_in_ttl(&self) -> Duration {

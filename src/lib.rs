@@ -11,7 +11,8 @@
 //!   projects as access sees them (`auth::projects`: ingest keys, origins, who sees what).
 //!   Operations endpoints (`ops`: liveness, readiness, metrics).
 //! - `ws`: the socket actors: recorder, viewer and session-list feed.
-//! - `source`: where a viewer's or reader's events come from (active or stored), page by page.
+//! - `source`: where a viewer's or reader's events come from (active or stored), page by page;
+//!   `retention`: the periodic deletion of old sessions, and giving their space back.
 //! - `registry`: session id → session actor, and the feed of session-list changes.
 //! - `session`: one actor per active session, with its policies: `backlog` (the rolling
 //!   buffer), `reorder` (frames put back in order) and `fanout` (its viewers). It reports its
@@ -37,6 +38,7 @@ pub mod ops;
 pub mod protocol;
 pub mod rate;
 pub mod registry;
+pub mod retention;
 pub mod server;
 pub mod session;
 pub mod source;

@@ -60,6 +60,9 @@ enum ProjectAction {
     },
     /// List projects with their keys, origins and retention.
     List,
+    /// Keep the project's sessions DAYS days after their last event (older ones are deleted by
+    /// the hub's next retention pass).
+    Retention { name: String, days: i32 },
     /// Remove a project with all its sessions (refused while one of them is recording).
     Remove { name: String },
     /// Let pages of ORIGIN (`https://shop.example`) record for the project.
@@ -234,6 +237,10 @@ fn project(action: ProjectAction, cfg: &Config) -> Result<()> {
             for p in db::projects::list(&mut conn)? {
                 show(&p);
             }
+        }
+        ProjectAction::Retention { name, days } => {
+            let row = project_access::set_retention(&mut conn, &name, days)?;
+            show(&row.ok_or(Error::NotFound)?);
         }
         ProjectAction::Remove { name } => match db::projects::remove(&mut conn, &name)? {
             Removed::Removed => eprintln!("removed project {name} and its sessions"),

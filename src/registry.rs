@@ -199,6 +199,39 @@ impl Handler<WatchFeed> for Registry {
     }
 }
 
+/// The keys of every session with a running actor (serving, or writing its end): retention and
+/// deletion leave them alone.
+#[derive(Message)]
+#[rtype(result = "std::collections::HashSet<Arc<str>>")]
+pub struct LiveKeys;
+
+impl Handler<LiveKeys> for Registry {
+    type Result = MessageResult<LiveKeys>;
+
+    fn handle(&mut self, _: LiveKeys, _: &mut Self::Context) -> Self::Result {
+        MessageResult(
+            self.sessions
+                .keys()
+                .chain(self.closing.keys())
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// Whether the session has a running actor (serving, or writing its end).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct IsLive(pub Arc<str>);
+
+impl Handler<IsLive> for Registry {
+    type Result = bool;
+
+    fn handle(&mut self, msg: IsLive, _: &mut Self::Context) -> bool {
+        self.sessions.contains_key(&msg.0) || self.closing.contains_key(&msg.0)
+    }
+}
+
 /// What every active session knows of itself: the session list's answer while the database is
 /// unreachable.
 #[derive(Message)]

@@ -14,6 +14,7 @@ use crate::{
     error::{Error, Result},
     ops,
     registry::{CloseAll, Registry, Shutdown},
+    retention::{self, Retention},
     writer::{Drain, Writer},
 };
 
@@ -38,6 +39,7 @@ pub struct Server {
     running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
     registry: Addr<Registry>,
     writer: Addr<Writer>,
+    retention: Addr<Retention>,
 }
 
 /// Prints a one-time notice (a first password, the snippet to paste) to stderr, never through
@@ -98,10 +100,13 @@ pub async fn run(cfg: Config) -> Result<Server> {
     }
     let writer = Writer::new(store.clone(), cfg.clone()).start();
     let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
+    let retention =
+        Retention::new(store.clone(), registry.clone(), cfg.retention_interval()).start();
     let state = Data::new(AppState {
         cfg: cfg.clone(),
         store,
         registry: registry.clone(),
+        retention: retention.clone(),
         sign_ins: Default::default(),
         verified: Default::default(),
     });
@@ -113,6 +118,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
             .app_data(state.clone())
             .app_data(api::query_config())
             .app_data(api::path_config())
+            .app_data(api::json_config())
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()
                     .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
@@ -157,16 +163,24 @@ pub async fn run(cfg: Config) -> Result<Server> {
         running,
         registry,
         writer,
+        retention,
     })
 }
 
 impl Server {
+    /// Runs a retention pass now, after any running one, and says what it deleted (the periodic
+    /// task sends the same message; tests call this to run one at a known moment).
+    pub async fn run_retention(&self) -> Result<retention::Report> {
+        self.retention.send(retention::RunPass).await?
+    }
+
     /// Stops gracefully, within bounded time: takes no new connections, sessions take no new
     /// events or viewers, every accepted event is stored and its final ack sent, then every
     /// socket is closed with 1012 `shutting_down`. Sessions are not ended: their recorders
     /// reconnect to the next run and continue them.
     pub async fn stop(self) -> Result<()> {
         self.handle.pause().await;
+        self.retention.do_send(retention::Stop);
         let active = self.registry.send(Shutdown).await?;
         // With the database down the writer would retry forever; stop waiting at some point.
         if actix_web::rt::time::timeout(DRAIN_TIMEOUT, self.writer.send(Drain))

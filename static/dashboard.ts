@@ -3,6 +3,7 @@
 import type { HubToFeed, SessionInfo } from '@streamdom/recorder/protocol';
 import { ReconnectingSocket } from '@streamdom/recorder/reconnect';
 import { initAccount, toLogin } from './account';
+import { me } from './admin/api';
 import { el, fmtDuration, fmtTime, sessionDuration, wsUrl } from './common';
 
 // Rows have a fixed height so the visible range is plain arithmetic, whatever the list's length.
@@ -116,6 +117,11 @@ async function loadAll(): Promise<void> {
 }
 
 initAccount();
+// Admins manage projects from here; members never see the link (the page refuses them anyway).
+me().then((who) => {
+  const link = document.querySelector<HTMLAnchorElement>('[data-testid="nav-projects"]');
+  if (link && who.role === 'admin') link.hidden = false;
+}, (e) => console.error(e));
 viewport.addEventListener('scroll', scheduleDraw, { passive: true });
 addEventListener('resize', scheduleDraw);
 // Live sessions' durations keep growing.

@@ -6,6 +6,7 @@ import type { HubToViewer, ViewerToHub } from '@streamdom/recorder/protocol';
 import { ReconnectingSocket } from '@streamdom/recorder/reconnect';
 import { initAccount } from './account';
 import { wsUrl } from './common';
+import { initSessionAdmin } from './watch/admin';
 import { LiveTiming } from './watch/live';
 import { Player } from './watch/player';
 import { Stream, type Transport } from './watch/stream';
@@ -71,3 +72,5 @@ const player = new Player(
 view.bind(stream, player, timing);
 view.render();
 stream.start();
+// Admins also get the access log and the delete action.
+initSessionAdmin(sessionId, query.get('project')).catch((e) => console.error(e));

@@ -11,7 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["api", "assets", "access", "admin", "ops"],
     &["auth"],
     &["ws"],
-    &["source"],
+    &["source", "retention"],
     &["registry"],
     &["session"],
     &["writer"],

@@ -47,13 +47,14 @@ async function main() {
     // Deno (and tools that follow it) find the types from the module itself.
     esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-esm.ts')], format: 'esm', outfile: join(out, 'streamdom.mjs'), banner: { js: '// @ts-self-types="./streamdom.d.mts"' } }),
     // The sessions page shows the loader when there is nothing to list yet.
-    esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts'), login: join(staticDir, 'login.ts') }, format: 'iife', outdir: out, define: { STREAMDOM_LOADER: JSON.stringify(snippet) } }),
+    esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts'), login: join(staticDir, 'login.ts'), projects: join(staticDir, 'projects.ts') }, format: 'iife', outdir: out, define: { STREAMDOM_LOADER: JSON.stringify(snippet) } }),
     esbuild.build({ ...common, entryPoints: [join(staticDir, 'style.css')], outfile: join(out, 'style.css') }),
     // The replayer's cursor and click styles.
     esbuild.build({ ...common, entryPoints: [createRequire(import.meta.url).resolve('rrweb/dist/style.css')], outfile: join(out, 'rrweb.css') }),
     copyFile(join(staticDir, 'index.html'), join(out, 'index.html')),
     copyFile(join(staticDir, 'watch.html'), join(out, 'watch.html')),
     copyFile(join(staticDir, 'login.html'), join(out, 'login.html')),
+    copyFile(join(staticDir, 'projects.html'), join(out, 'projects.html')),
   ]);
 
   // sizes.json: bytes the hub sends for each file, raw and in each encoding it has.

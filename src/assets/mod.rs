@@ -180,6 +180,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(|who: Option<SignedIn>, req: HttpRequest| async move {
             page("watch.html", who, &req)
         }),
+    )
+    .route(
+        "/projects",
+        web::get().to(|who: Option<SignedIn>, req: HttpRequest| async move {
+            page("projects.html", who, &req)
+        }),
     );
     for name in ["streamdom.js", "streamdom.mjs", "streamdom.d.mts"] {
         cfg.route(

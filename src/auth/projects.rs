@@ -17,6 +17,8 @@ use crate::{
 pub const KEY_PREFIX: &str = "pk_";
 /// Retention of a project created without one, in days.
 pub const DEFAULT_RETENTION_DAYS: i32 = 30;
+/// The longest retention, in days.
+pub const MAX_RETENTION_DAYS: i32 = 36_500;
 
 /// A new random ingest key. It is public (it is in every recorded page), so it identifies a
 /// project rather than proving anything; the allowed origins are what bind it to a site.
@@ -57,10 +59,7 @@ pub fn add_project(
         .iter()
         .map(|o| normalize_origin(o))
         .collect::<Result<Vec<_>>>()?;
-    let retention_days = retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
-    if retention_days < 1 {
-        return Err(Error::InvalidQuery("retention is at least 1 day".into()));
-    }
+    let retention_days = validate_retention(retention_days.unwrap_or(DEFAULT_RETENTION_DAYS))?;
     let row = ProjectRow {
         id: name.to_owned(),
         public_key: Some(key.unwrap_or_else(new_key)),
@@ -69,6 +68,25 @@ pub fn add_project(
         created_at: now_ms(),
     };
     Ok(projects::insert(conn, &row)?.then_some(row))
+}
+
+/// Retention is 1 to 36500 days (a hundred years: "keep").
+pub fn validate_retention(days: i32) -> Result<i32> {
+    match (1..=MAX_RETENTION_DAYS).contains(&days) {
+        true => Ok(days),
+        false => Err(Error::InvalidQuery(format!(
+            "retention is 1 to {MAX_RETENTION_DAYS} days"
+        ))),
+    }
+}
+
+/// Sets a project's retention; `None` when there is no such project.
+pub fn set_retention(conn: &mut DbConn, name: &str, days: i32) -> Result<Option<ProjectRow>> {
+    let days = validate_retention(days)?;
+    if !projects::set_retention(conn, name, days)? {
+        return Ok(None);
+    }
+    projects::get(conn, name)
 }
 
 /// Adds an origin to a project's list; `None` when there is no such project.
@@ -195,6 +213,16 @@ mod tests {
         assert!(!row.allows_origin(Some("https://evil.example")));
         assert!(!row.allows_origin(Some("https://shop.example.evil.example")));
         assert!(!row.allows_origin(None), "a listed project needs an Origin");
+    }
+
+    #[test]
+    fn retention_is_one_day_to_a_hundred_years() {
+        for ok in [1, 30, MAX_RETENTION_DAYS] {
+            assert_eq!(validate_retention(ok).ok(), Some(ok));
+        }
+        for bad in [0, -1, MAX_RETENTION_DAYS + 1, i32::MAX] {
+            assert!(validate_retention(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The database: one connection type over SQLite and PostgreSQL, picked by the URL, its
 //! r2d2 pool, and the embedded migrations run at start. Queries live beside their table
-//! (`sessions`, `chunks`, `projects`, `users`, `user_sessions`, `api_tokens`, `session_access`); async code reaches them
-//! through [`Store`].
+//! (`sessions`, `chunks`, `projects`, `users`, `user_sessions`, `api_tokens`, `session_access`),
+//! deletions across them with the space given back (`purge`); async code reaches them through
+//! [`Store`].
 
 pub mod api_tokens;
 pub mod chunks;
 pub mod projects;
+pub mod purge;
 pub mod schema;
 pub mod scratch;
 pub mod session_access;
@@ -101,7 +103,9 @@ pub fn is_postgres(url: &str) -> bool {
 }
 
 /// SQLite settings every pooled connection needs: WAL so that replay reads never wait for the
-/// writer, a busy timeout instead of immediate `SQLITE_BUSY`, and enforced foreign keys.
+/// writer, a busy timeout instead of immediate `SQLITE_BUSY`, enforced foreign keys, and
+/// incremental auto-vacuum (effective from a new database's first table; see
+/// `purge::ensure_incremental_vacuum` for older ones).
 #[derive(Debug)]
 struct SqlitePragmas;
 
@@ -113,7 +117,8 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             c.batch_execute(
                 // busy_timeout first: the pool opens connections in parallel, and switching the
                 // file to WAL takes a lock the others must wait for rather than fail on.
-                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                "PRAGMA busy_timeout = 10000; PRAGMA auto_vacuum = INCREMENTAL; \
+                 PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
@@ -143,6 +148,7 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool> {
         .build(manager)?;
     let mut conn = pool.get()?;
     run_migrations(&mut conn)?;
+    purge::ensure_incremental_vacuum(&mut conn)?;
     Ok(pool)
 }
 

@@ -108,6 +108,14 @@ pub fn set_origins(conn: &mut DbConn, id: &str, origins: &str) -> Result<bool> {
         > 0)
 }
 
+/// Sets how many days the project's sessions are kept; `false` when there is no such project.
+pub fn set_retention(conn: &mut DbConn, id: &str, days: i32) -> Result<bool> {
+    Ok(diesel::update(projects::table.find(id))
+        .set(projects::retention_days.eq(days))
+        .execute(conn)?
+        > 0)
+}
+
 /// What [`remove`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Removed {

@@ -188,12 +188,22 @@ export async function launchBrowser() {
   };
 }
 
+/** Adds a dashboard user with `streamdom user add`, on the hub's own database. */
+export async function addUser(hub, username, password, role = 'member') {
+  const proc = spawn(BIN, ['user', '--data-dir', hub.dataDir, 'add', username, '--role', role], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (c) => { err += c; });
+  proc.stdin.end(`${password}\n`);
+  const code = await new Promise((r) => proc.once('exit', r));
+  if (code !== 0) throw new Error(`streamdom user add ${username} failed (${code}): ${err}`);
+}
+
 /** Signs the browser in to the dashboard through the login page, as a person would. */
-export async function signIn(browser, hub) {
+export async function signIn(browser, hub, user = ADMIN) {
   const page = await browser.newPage();
   await page.goto(`${hub.url}/login`);
-  await page.fill('input[name="username"]', ADMIN.username);
-  await page.fill('input[name="password"]', ADMIN.password);
+  await page.fill('input[name="username"]', user.username);
+  await page.fill('input[name="password"]', user.password);
   await Promise.all([page.waitForURL(`${hub.url}/`), page.click('button[type="submit"]')]);
   await page.close();
 }

@@ -664,3 +664,107 @@ where
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// Sessions written straight into the database, for retention's tests.
+impl TestDb {
+    /// A session `<project>:<id>` whose last event was `age_ms` ago, ended (or still open),
+    /// holding `bytes` of random (incompressible) chunk data.
+    pub fn seed_session(&self, project: &str, id: &str, age_ms: i64, ended: bool, bytes: usize) {
+        use diesel::{Connection, ExpressionMethods, RunQueryDsl};
+        use streamdom::db::schema::{event_chunks, sessions};
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        let key = format!("{project}:{id}");
+        let at = streamdom::event::now_ms() - age_ms;
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(&key),
+                sessions::project_id.eq(project),
+                sessions::started_at.eq(at - 60_000),
+                sessions::last_event_at.eq(at),
+                sessions::ended_at.eq(ended.then_some(at)),
+                sessions::stored_bytes.eq(bytes as i64),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let mut state = uuid::Uuid::new_v4().as_u128() as u64 | 1;
+        const CHUNK: usize = 256 * 1024;
+        for (i, start) in (0..bytes).step_by(CHUNK).enumerate() {
+            let data: Vec<u8> = (start..bytes.min(start + CHUNK))
+                .map(|_| {
+                    // xorshift64: bytes no compressor shrinks (PostgreSQL compresses TOAST).
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            let seq = i as i64 + 1;
+            diesel::insert_into(event_chunks::table)
+                .values((
+                    event_chunks::session_id.eq(&key),
+                    event_chunks::first_seq.eq(seq),
+                    event_chunks::last_seq.eq(seq),
+                    event_chunks::first_ts.eq(at),
+                    event_chunks::last_ts.eq(at),
+                    event_chunks::event_count.eq(1),
+                    event_chunks::raw_len.eq(data.len() as i32),
+                    event_chunks::data.eq(&data),
+                ))
+                .execute(&mut conn)
+                .unwrap();
+        }
+    }
+
+    /// An access-log row for the session `<project>:<id>`.
+    pub fn seed_access(&self, project: &str, id: &str) {
+        use diesel::Connection;
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        let key = format!("{project}:{id}");
+        streamdom::db::session_access::record(&mut conn, &key, "admin", "replay", 0).unwrap();
+    }
+
+    /// Session keys in the database, sorted.
+    pub fn session_keys(&self) -> Vec<String> {
+        use diesel::{Connection, QueryDsl, RunQueryDsl};
+        use streamdom::db::schema::sessions;
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        let mut keys: Vec<String> = sessions::table
+            .select(sessions::id)
+            .load(&mut conn)
+            .unwrap();
+        keys.sort();
+        keys
+    }
+
+    /// Rows of a table (`event_chunks`, `session_access`, …).
+    pub fn rows(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) AS n FROM {table}"))
+    }
+
+    /// A query answering one BIGINT column named `n`.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        use diesel::{Connection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = streamdom::db::DbConn::establish(&self.url).unwrap();
+        diesel::sql_query(sql).get_result::<N>(&mut conn).unwrap().n
+    }
+
+    /// Bytes the database takes on disk: the SQLite file once its log is copied back, or the
+    /// PostgreSQL tables holding sessions (with their TOAST and indexes).
+    pub fn disk_bytes(&self) -> i64 {
+        match streamdom::db::is_postgres(&self.url) {
+            true => self.scalar(
+                "SELECT (pg_total_relation_size('event_chunks') + pg_total_relation_size('sessions') \
+                 + pg_total_relation_size('session_access'))::BIGINT AS n",
+            ),
+            false => {
+                self.batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                std::fs::metadata(&self.url).unwrap().len() as i64
+            }
+        }
+    }
+}
