@@ -76,6 +76,8 @@ static HTTP: [Counter; 5] = [
 ];
 /// Sockets closed by the hub with an error, by error code. Rare, so a lock is fine.
 static REFUSED: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
+/// Frames and connections refused by an ingest limit, by limit.
+static LIMITED: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
 
 /// One session's share of `DURABLE_LAG`: set to its current lag, taken back when dropped (with
 /// the session actor), so the sum stays exact whatever path a session ends by.
@@ -104,6 +106,13 @@ pub fn socket_error(err: &Error) {
     }
     if let Ok(mut map) = REFUSED.lock() {
         *map.entry(err.code()).or_default() += 1;
+    }
+}
+
+/// A frame or a connection was refused by the ingest limit named `limit` (see `limits`).
+pub fn limited(limit: &'static str) {
+    if let Ok(mut map) = LIMITED.lock() {
+        *map.entry(limit).or_default() += 1;
     }
 }
 
@@ -183,6 +192,16 @@ pub fn render() -> String {
                 out,
                 "streamdom_frames_refused_total{{reason=\"{code}\"}} {n}"
             );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP streamdom_limited_total Frames and connections refused by an ingest limit \
+         (`rate_limited`), by limit.\n# TYPE streamdom_limited_total counter"
+    );
+    if let Ok(map) = LIMITED.lock() {
+        for (limit, n) in map.iter() {
+            let _ = writeln!(out, "streamdom_limited_total{{limit=\"{limit}\"}} {n}");
         }
     }
     let _ = writeln!(
