@@ -108,7 +108,8 @@ impl SpawnedHub {
             // Each session's own connection limits stay as a real hub has them.
             .args(["--new-sessions-per-sec", "1000000"])
             .args(["--connections-per-address", "0", "--recorders-per-key", "0"])
-            .args(["--project-events-per-sec", "0", "--project-bytes-per-sec", "0"])
+            .args(["--project-events-per-sec", "0"])
+            .args(["--project-bytes-per-sec", "0"])
             .args(extra)
             // The bench reads the bound address from the log; warnings still come through.
             .env("RUST_LOG", "warn,streamdom::server=info")
