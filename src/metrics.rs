@@ -239,6 +239,7 @@ mod tests {
     fn the_exposition_has_a_type_line_for_every_metric() {
         http_response(204);
         socket_error(&Error::InvalidFrame(String::new()));
+        limited("project_bytes");
         let text = render();
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let name = line.split(['{', ' ']).next().unwrap_or_default();
@@ -248,5 +249,6 @@ mod tests {
             );
         }
         assert!(text.contains("streamdom_frames_refused_total{reason=\"invalid_frame\"} "));
+        assert!(text.contains("streamdom_limited_total{limit=\"project_bytes\"} "));
     }
 }
