@@ -25,7 +25,7 @@ after(async () => {
 
 const NOTES = 300;
 
-test('a recorder over its rate backs off, resends, and nothing is lost or doubled', async () => {
+test('a recorder over its rate backs off, resends, and nothing is lost or doubled', async (t) => {
   const page = await browser.newPage();
   // Every recorder socket of the page: when it opened and closed, and whether the hub said
   // `rate_limited` on it.
@@ -60,6 +60,8 @@ test('a recorder over its rate backs off, resends, and nothing is lost or double
   for (let i = 0; i < NOTES; i++) assert.ok(at(i) >= 0 && (i === 0 || at(i) > at(i - 1)), `note ${i} stored, in order`);
 
   const limited = sockets.filter((s) => s.limited);
+  const waits = limited.map((s) => sockets.find((n) => n.opened >= s.closed)?.opened - s.closed);
+  t.diagnostic(`${events.length} events stored; ${sockets.length} recorder sockets, ${limited.length} closed rate_limited; waits before reconnecting: ${waits.join(', ')} ms`);
   assert.ok(limited.length >= 1, 'the hub refused the flood at least once');
   // After each refusal the recorder waited before the next connection instead of hammering.
   for (const s of limited) {
