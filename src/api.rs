@@ -25,7 +25,7 @@ use crate::{
     },
     error::{Error, Result},
     event::{now_ms, session_key, split_key, validate_session_id},
-    limits::{hold_while, Limits, Quota, Refused},
+    limits::{Held, Limits, Quota, Refused},
     protocol::{
         outgoing::write_envelope, parse_client_message, rfc3339, ClientMessage, SessionInfo,
         SessionList,
@@ -509,11 +509,9 @@ async fn record(
     let frames = Assembler::new(limit, state.cfg.body_timeout());
     let quota = Quota::new(state.limits.clone(), project, key);
     let socket = RecorderSocket::new(id, session, frames, q.resume, quota);
-    let (addr, res) = actix_ws::WsResponseBuilder::new(socket, &req, stream)
+    actix_ws::WsResponseBuilder::new(socket, &req, Held::new(stream, permit))
         .frame_size(limit)
-        .start_with_addr()?;
-    hold_while(addr, permit);
-    Ok(res)
+        .start()
 }
 
 #[derive(Deserialize)]
@@ -567,11 +565,9 @@ async fn watch(
     let limit = state.cfg.max_frame_bytes;
     let frames = Assembler::new(limit, state.cfg.body_timeout());
     let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), frames);
-    let (addr, res) = actix_ws::WsResponseBuilder::new(socket, &req, stream)
+    actix_ws::WsResponseBuilder::new(socket, &req, Held::new(stream, permit))
         .frame_size(limit)
-        .start_with_addr()?;
-    hold_while(addr, permit);
-    Ok(res)
+        .start()
 }
 
 async fn feed(
@@ -590,7 +586,5 @@ async fn feed(
         Err(r) => return Ok(limited(r, "session list socket")),
     };
     let socket = FeedSocket::new(state.registry.clone(), scope.filter());
-    let (addr, res) = actix_ws::WsResponseBuilder::new(socket, &req, stream).start_with_addr()?;
-    hold_while(addr, permit);
-    Ok(res)
+    actix_ws::start(socket, &req, Held::new(stream, permit))
 }

@@ -11,9 +11,13 @@ use std::{
     collections::HashMap,
     hash::Hash,
     net::IpAddr,
+    pin::Pin,
     sync::{Arc, Mutex},
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
+
+use futures_util::Stream;
 
 use crate::{config::Config, error::Error, metrics, rate::Buckets};
 
@@ -292,18 +296,29 @@ impl Drop for Permit {
     }
 }
 
-/// How often a socket's permit checks whether its socket has ended.
-const PERMIT_CHECK: Duration = Duration::from_millis(500);
+/// A socket's incoming stream holding its permit: the socket's context owns the stream until
+/// the connection is over, so the permit is given back however the socket ends, with no
+/// change to the socket actors.
+pub struct Held<S> {
+    inner: S,
+    _permit: Permit,
+}
 
-/// Keeps `permit` until the socket actor at `addr` has stopped, however it ends, with no change
-/// to the socket actors (its place frees within `PERMIT_CHECK` of the end).
-pub fn hold_while<A: actix::Actor>(addr: actix::Addr<A>, permit: Permit) {
-    actix::spawn(async move {
-        while addr.connected() {
-            actix::clock::sleep(PERMIT_CHECK).await;
+impl<S> Held<S> {
+    pub fn new(inner: S, permit: Permit) -> Self {
+        Held {
+            inner,
+            _permit: permit,
         }
-        drop(permit);
-    });
+    }
+}
+
+impl<S: Stream + Unpin> Stream for Held<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
 }
 
 /// What one recorder connection checks each frame against: the hub's limits, under its project
