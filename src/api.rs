@@ -27,6 +27,7 @@ use crate::{
     },
     error::{Error, Result},
     event::{now_ms, session_key, split_key, validate_session_id},
+    limits::{Held, Limits, Quota, Refused},
     protocol::{
         outgoing::write_envelope, parse_client_message, rfc3339, ClientMessage, SessionInfo,
         SessionList,
@@ -55,6 +56,8 @@ pub struct AppState {
     pub sign_ins: Mutex<SignInLimiter>,
     /// Sign-ins verified recently (in memory; see `auth::cache`).
     pub verified: Verified,
+    /// Events and bytes per second, recorders per key, sockets per address (in memory).
+    pub limits: Arc<Limits>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -131,6 +134,12 @@ async fn ingest_project(state: &AppState, req: &HttpRequest, key: Option<&str>) 
         return Err(Error::OriginNotAllowed);
     }
     Ok(project.id)
+}
+
+/// A request refused by an ingest limit: 429 `rate_limited`, with when to retry.
+fn limited(r: Refused, what: &str) -> HttpResponse {
+    log::info!("{what} refused: {} limit", r.limit.name());
+    Error::from(r).response_after(r.retry_after)
 }
 
 /// The hub's key of the session `id` as a user with `scope` addresses it: in `project` when
@@ -475,6 +484,13 @@ async fn post_events(
     let ClientMessage::Events { events, .. } = parse_client_message(text, now_ms())? else {
         return Err(Error::InvalidFrame("expected an `events` frame".into()));
     };
+    // Before the session is opened: a refused POST leaves nothing behind.
+    if let Err(r) = state
+        .limits
+        .admit(&project.as_str().into(), &key, events.len(), body.len())
+    {
+        return Ok(limited(r, "POST of events"));
+    }
     let session = state
         .registry
         .send(Open {
@@ -518,21 +534,28 @@ async fn record(
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = session_id(&id)?;
     let q = q.into_inner();
-    let project = ingest_project(&state, &req, q.key.as_deref()).await?;
+    let project: Arc<str> = ingest_project(&state, &req, q.key.as_deref()).await?.into();
+    let address = access::client_ip(&req, &state.cfg);
+    let permit = match state.limits.connect(address, Some(&project)) {
+        Ok(p) => p,
+        Err(r) => return Ok(limited(r, "recorder socket")),
+    };
+    let key: Arc<str> = session_key(&project, &id).into();
     let session = state
         .registry
         .send(Open {
-            id: session_key(&project, &id).into(),
+            id: key.clone(),
             user_agent: user_agent(&req),
-            address: access::client_ip(&req, &state.cfg),
+            address,
             arbiter: actix::Arbiter::current(),
         })
         .await
         .map_err(Error::from)??;
     let limit = state.cfg.max_frame_bytes;
     let frames = Assembler::new(limit, state.cfg.body_timeout());
-    let socket = RecorderSocket::new(id, session, frames, q.resume);
-    actix_ws::WsResponseBuilder::new(socket, &req, stream)
+    let quota = Quota::new(state.limits.clone(), project, key);
+    let socket = RecorderSocket::new(id, session, frames, q.resume, quota);
+    actix_ws::WsResponseBuilder::new(socket, &req, Held::new(stream, permit))
         .frame_size(limit)
         .start()
 }
@@ -577,11 +600,18 @@ async fn watch(
         Located::Active(_) => "live",
         Located::Stored { .. } => "replay",
     };
+    let permit = match state
+        .limits
+        .connect(access::client_ip(&req, &state.cfg), None)
+    {
+        Ok(p) => p,
+        Err(r) => return Ok(limited(r, "viewer socket")),
+    };
     record_access(&state, &id, &who.0.username, kind).await?;
     let limit = state.cfg.max_frame_bytes;
     let frames = Assembler::new(limit, state.cfg.body_timeout());
     let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), frames);
-    actix_ws::WsResponseBuilder::new(socket, &req, stream)
+    actix_ws::WsResponseBuilder::new(socket, &req, Held::new(stream, permit))
         .frame_size(limit)
         .start()
 }
@@ -594,6 +624,13 @@ async fn feed(
 ) -> Result<HttpResponse, actix_web::Error> {
     access::check_origin(&req, &state.cfg)?;
     let scope = Scope::load(&state.store, &who.0).await?;
+    let permit = match state
+        .limits
+        .connect(access::client_ip(&req, &state.cfg), None)
+    {
+        Ok(p) => p,
+        Err(r) => return Ok(limited(r, "session list socket")),
+    };
     let socket = FeedSocket::new(state.registry.clone(), scope.filter());
-    actix_ws::start(socket, &req, stream)
+    actix_ws::start(socket, &req, Held::new(stream, permit))
 }

@@ -78,6 +78,51 @@ pub struct Config {
     /// it `rate_limited` (429). Reconnecting to an existing session is not counted.
     #[arg(long, env = "STREAMDOM_NEW_SESSIONS_PER_SEC", default_value_t = 10.0)]
     pub new_sessions_per_sec: f64,
+
+    /// Events per second one recorder connection may send (its reconnects and POSTs included),
+    /// in bursts of 10 s of it; past it the frame is refused whole with `rate_limited` (close
+    /// 4429, HTTP 429) and the recorder sends it again later. 0: no limit.
+    #[arg(
+        long,
+        env = "STREAMDOM_CONNECTION_EVENTS_PER_SEC",
+        default_value_t = 200.0
+    )]
+    pub connection_events_per_sec: f64,
+
+    /// Bytes of event frames per second one recorder connection may send, in bursts of 10 s of
+    /// it but at least two frames of `--max-frame-bytes` (a page's full snapshot and the
+    /// next page's). 0: no limit.
+    #[arg(long, env = "STREAMDOM_CONNECTION_BYTES_PER_SEC", default_value_t = 2.0 * MIB as f64)]
+    pub connection_bytes_per_sec: f64,
+
+    /// Events per second all recorders of one project may send together, in bursts of 10 s of
+    /// it, so that one project cannot take the hub from the others. 0: no limit.
+    #[arg(
+        long,
+        env = "STREAMDOM_PROJECT_EVENTS_PER_SEC",
+        default_value_t = 10_000.0
+    )]
+    pub project_events_per_sec: f64,
+
+    /// Bytes of event frames per second all recorders of one project may send together, in
+    /// bursts of 10 s of it (at least two frames of `--max-frame-bytes`). 0: no limit.
+    #[arg(long, env = "STREAMDOM_PROJECT_BYTES_PER_SEC", default_value_t = 32.0 * MIB as f64)]
+    pub project_bytes_per_sec: f64,
+
+    /// Recorder sockets one project's ingest key may hold open at once (one per visitor
+    /// recording now); past it `rate_limited` (429) before the upgrade. 0: no limit.
+    #[arg(long, env = "STREAMDOM_RECORDERS_PER_KEY", default_value_t = 5000)]
+    pub recorders_per_key: usize,
+
+    /// Sockets (recorders, viewers, session lists) one client address may hold open at once;
+    /// past it `rate_limited` (429) before the upgrade. 0: no limit.
+    #[arg(
+        long,
+        env = "STREAMDOM_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 1000
+    )]
+    pub connections_per_address: usize,
+
     /// Seconds to wait at start for a PostgreSQL server that does not answer yet (retried every
     /// second, each attempt logged) before giving up with an error.
     #[arg(long, env = "STREAMDOM_DB_CONNECT_TIMEOUT_SECS", default_value_t = 30)]

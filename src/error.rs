@@ -212,6 +212,20 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// `Retry-After` of a `rate_limited` answer when the limit gives no better figure.
+const RATE_LIMITED_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Error {
+    /// The error's response with `Retry-After`: when the same request may pass (whole seconds,
+    /// rounded up, at least one).
+    pub fn response_after(&self, retry_after: std::time::Duration) -> HttpResponse {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        HttpResponse::build(self.status())
+            .insert_header((actix_web::http::header::RETRY_AFTER, secs.max(1)))
+            .json(self.body())
+    }
+}
+
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         self.status()
@@ -221,7 +235,10 @@ impl ResponseError for Error {
         if self.status().is_server_error() {
             log::error!("{self}");
         }
-        HttpResponse::build(self.status()).json(self.body())
+        match self {
+            Error::RateLimited => self.response_after(RATE_LIMITED_RETRY),
+            _ => HttpResponse::build(self.status()).json(self.body()),
+        }
     }
 }
 

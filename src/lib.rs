@@ -21,7 +21,8 @@
 //!   small chunks merge. It tells sessions what is durable through a `Recipient`.
 //! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
 //! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`, `error`,
-//!   `config`, `rate` (token buckets), `metrics` (process-wide counters for `/metrics`, bumped
+//!   `config`, `rate` (token buckets), `limits` (events and bytes per second per connection and
+//!   per project, recorders per key, sockets per address), `metrics` (process-wide counters for `/metrics`, bumped
 //!   by one-line calls).
 pub mod access;
 pub mod admin;
@@ -33,6 +34,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod event;
+pub mod limits;
 pub mod metrics;
 pub mod ops;
 pub mod protocol;

@@ -78,6 +78,8 @@ static HTTP: [Counter; 5] = [
 ];
 /// Sockets closed by the hub with an error, by error code. Rare, so a lock is fine.
 static REFUSED: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
+/// Frames and connections refused by an ingest limit, by limit.
+static LIMITED: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
 
 /// One session's share of `DURABLE_LAG`: set to its current lag, taken back when dropped (with
 /// the session actor), so the sum stays exact whatever path a session ends by.
@@ -106,6 +108,13 @@ pub fn socket_error(err: &Error) {
     }
     if let Ok(mut map) = REFUSED.lock() {
         *map.entry(err.code()).or_default() += 1;
+    }
+}
+
+/// A frame or a connection was refused by the ingest limit named `limit` (see `limits`).
+pub fn limited(limit: &'static str) {
+    if let Ok(mut map) = LIMITED.lock() {
+        *map.entry(limit).or_default() += 1;
     }
 }
 
@@ -195,6 +204,16 @@ pub fn render() -> String {
     }
     let _ = writeln!(
         out,
+        "# HELP streamdom_limited_total Frames and connections refused by an ingest limit \
+         (`rate_limited`), by limit.\n# TYPE streamdom_limited_total counter"
+    );
+    if let Ok(map) = LIMITED.lock() {
+        for (limit, n) in map.iter() {
+            let _ = writeln!(out, "streamdom_limited_total{{limit=\"{limit}\"}} {n}");
+        }
+    }
+    let _ = writeln!(
+        out,
         "# HELP streamdom_http_responses_total HTTP responses by status class.\n\
          # TYPE streamdom_http_responses_total counter"
     );
@@ -228,6 +247,7 @@ mod tests {
     fn the_exposition_has_a_type_line_for_every_metric() {
         http_response(204);
         socket_error(&Error::InvalidFrame(String::new()));
+        limited("project_bytes");
         let text = render();
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let name = line.split(['{', ' ']).next().unwrap_or_default();
@@ -237,5 +257,6 @@ mod tests {
             );
         }
         assert!(text.contains("streamdom_frames_refused_total{reason=\"invalid_frame\"} "));
+        assert!(text.contains("streamdom_limited_total{limit=\"project_bytes\"} "));
     }
 }

@@ -1,6 +1,7 @@
-//! Token buckets per key: how many of something a client may start in a burst, refilled at a
+//! Token buckets per key: how many of something a client may spend in a burst, refilled at a
 //! steady rate. Used for new sessions per address, so one client cannot open thousands of
-//! sessions in seconds while a shared office address still opens many.
+//! sessions in seconds while a shared office address still opens many, and by `limits` for the
+//! events and bytes a connection or a project may send.
 
 use std::{
     collections::HashMap,
@@ -19,7 +20,7 @@ pub struct Buckets<K> {
     last_sweep: Option<Instant>,
 }
 
-impl<K: Hash + Eq> Buckets<K> {
+impl<K: Hash + Eq + Clone> Buckets<K> {
     pub fn new(per_sec: f64, burst: f64) -> Self {
         Buckets {
             burst: burst.max(1.0),
@@ -31,17 +32,37 @@ impl<K: Hash + Eq> Buckets<K> {
 
     /// Takes one token for `key` if it has one.
     pub fn take(&mut self, key: K, now: Instant) -> bool {
+        self.wait_for(&key, 1.0, now).is_zero() && {
+            self.spend(&key, 1.0);
+            true
+        }
+    }
+
+    /// How long until `key` can pay `cost` (zero: now), its bucket refilled as of `now`. A cost
+    /// over the burst is payable once the bucket is full and leaves it in debt, repaid at the
+    /// steady rate: a single large item is never refused forever, and the rate still holds.
+    pub fn wait_for(&mut self, key: &K, cost: f64, now: Instant) -> Duration {
         self.sweep(now);
         let (burst, per_sec) = (self.burst, self.per_sec);
-        let (tokens, at) = self.buckets.entry(key).or_insert((burst, now));
+        let (tokens, at) = self.buckets.entry(key.clone()).or_insert((burst, now));
         let refill = now.saturating_duration_since(*at).as_secs_f64() * per_sec;
         *tokens = (*tokens + refill).min(burst);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
+        let missing = cost.min(burst) - *tokens;
+        if missing <= 0.0 {
+            Duration::ZERO
+        } else if per_sec > 0.0 {
+            // Rounded up, so that waiting this long is always enough.
+            Duration::from_secs_f64((missing / per_sec).min(1e6)) + Duration::from_millis(1)
         } else {
-            false
+            Duration::MAX
+        }
+    }
+
+    /// Takes `cost` from `key`'s bucket, which `wait_for` just found able to pay it.
+    pub fn spend(&mut self, key: &K, cost: f64) {
+        if let Some((tokens, _)) = self.buckets.get_mut(key) {
+            *tokens -= cost;
         }
     }
 
@@ -78,6 +99,41 @@ mod tests {
             (0..5).filter(|_| b.take("a", later)).count(),
             3,
             "refilled to the burst only"
+        );
+    }
+
+    #[test]
+    fn a_cost_is_paid_in_full_or_not_at_all_with_the_time_it_takes() {
+        let mut b = Buckets::new(100.0, 1000.0);
+        let t0 = Instant::now();
+        assert!(b.wait_for(&"a", 900.0, t0).is_zero());
+        b.spend(&"a", 900.0);
+        let wait = b.wait_for(&"a", 300.0, t0);
+        assert!(
+            wait > Duration::from_millis(1990) && wait < Duration::from_millis(2010),
+            "200 tokens missing at 100/s: {wait:?}"
+        );
+        assert!(!b
+            .wait_for(&"a", 300.0, t0 + wait - Duration::from_millis(20))
+            .is_zero());
+        assert!(b.wait_for(&"a", 300.0, t0 + wait).is_zero());
+    }
+
+    #[test]
+    fn a_cost_over_the_burst_passes_on_a_full_bucket_and_leaves_a_debt() {
+        let mut b = Buckets::new(100.0, 1000.0);
+        let t0 = Instant::now();
+        assert!(
+            b.wait_for(&"a", 5000.0, t0).is_zero(),
+            "a full bucket pays it"
+        );
+        b.spend(&"a", 5000.0);
+        // 4000 of debt, then 1 token: 40.01 s at 100/s.
+        let wait = b.wait_for(&"a", 1.0, t0);
+        assert!(wait > Duration::from_secs(40) && wait < Duration::from_millis(40_100));
+        assert_eq!(
+            Buckets::<&str>::new(0.0, 1.0).wait_for(&"a", 2.0, t0),
+            Duration::ZERO
         );
     }
 }

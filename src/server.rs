@@ -109,6 +109,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
         retention: retention.clone(),
         sign_ins: Default::default(),
         verified: Default::default(),
+        limits: crate::limits::Limits::new(&cfg),
     });
     // A peer that stops reading is dropped by the kernel (see `Config::tcp_user_timeout_secs`).
     let tcp_user_timeout = (cfg.tcp_user_timeout_secs > 0)

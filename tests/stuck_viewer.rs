@@ -42,7 +42,12 @@ fn stuck_viewer(addr: SocketAddr, id: &str, session: &str) -> socket2::Socket {
 }
 
 async fn run(backend: Backend) {
-    let hub = Hub::start_with(backend, |c| c.tcp_user_timeout_secs = 3).await;
+    // The recorder sends far over its connection's byte rate: lifted here.
+    let hub = Hub::start_with(backend, |c| {
+        c.tcp_user_timeout_secs = 3;
+        c.connection_bytes_per_sec = 0.0;
+    })
+    .await;
     let addr: SocketAddr = hub.base.parse().unwrap();
     let id = unique_id("stuck");
     let (mut rec, _) = hub.recorder(&id).await;

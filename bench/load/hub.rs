@@ -106,9 +106,13 @@ impl SpawnedHub {
         let mut child = Command::new(hub)
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--database-url", database_url])
-            // Every simulated visitor comes from 127.0.0.1: lift the per-address limit on new
-            // sessions (a later --hub-arg may set it again).
+            // Every simulated visitor comes from 127.0.0.1 and records into one project: lift
+            // the per-address limits and the project's (a later --hub-arg may set them again).
+            // Each session's own connection limits stay as a real hub has them.
             .args(["--new-sessions-per-sec", "1000000"])
+            .args(["--connections-per-address", "0", "--recorders-per-key", "0"])
+            .args(["--project-events-per-sec", "0"])
+            .args(["--project-bytes-per-sec", "0"])
             .args(extra)
             // The bench reads the bound address from the log; warnings still come through.
             .env("RUST_LOG", "warn,streamdom::server=info")

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLOSE } from './protocol';
-import { Backoff, ReconnectingSocket, type SocketHandlers } from './reconnect';
+import { Backoff, RATE_LIMITED_MAX_MS, RATE_LIMITED_MIN_MS, ReconnectingSocket, type SocketHandlers } from './reconnect';
 
 const sequence = (b: Backoff, n: number) => Array.from({ length: n }, () => b.next());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,6 +22,11 @@ describe('Backoff', () => {
 
   it('spreads delays over the upper half of the cap', () => {
     assert.equal(new Backoff(250, 5000, () => 0.5).next(), 187.5);
+  });
+
+  it('after rate_limited closes, waits 1 s or more and backs off up to 30 s', () => {
+    const b = new Backoff(RATE_LIMITED_MIN_MS, RATE_LIMITED_MAX_MS, () => 0);
+    assert.deepEqual(sequence(b, 7), [1000, 2000, 4000, 8000, 15_000, 15_000, 15_000]);
   });
 
   it('starts again from the shortest delay after reset', () => {

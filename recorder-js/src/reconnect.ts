@@ -3,6 +3,12 @@
 
 export const BACKOFF_MIN_MS = 250;
 export const BACKOFF_MAX_MS = 5000;
+/**
+ * After the hub refused a frame for rate (close 4429 `rate_limited`): its bucket refills in
+ * seconds, not milliseconds, and reconnecting at once would only be refused again.
+ */
+export const RATE_LIMITED_MIN_MS = 2000;
+export const RATE_LIMITED_MAX_MS = 30_000;
 
 /**
  * The n-th retry in a row waits a random time in [cap/2, cap), cap = min(max, min · 2ⁿ). The jitter

@@ -3,6 +3,7 @@
 import { record } from '@rrweb/record';
 import type { eventWithTime } from 'rrweb';
 import { EventBuffer, FRAME_LIMIT } from './buffer';
+import { Backoff, RATE_LIMITED_MAX_MS, RATE_LIMITED_MIN_MS } from './reconnect';
 import { postFrames, KEEPALIVE_QUOTA } from './beacon';
 import { CLOSE } from './protocol';
 import { RecorderSocket, type Welcome } from './socket';
@@ -51,6 +52,12 @@ export class Recorder {
   /** stop() was called (perhaps before recording began). */
   private stopped = false;
   private ackWaiters: (() => void)[] = [];
+  /**
+   * Delays after `rate_limited` closes: longer each time the hub refuses again, back to the
+   * shortest once everything is acknowledged (the welcome alone proves nothing: the limit is
+   * on what is sent after it).
+   */
+  private limited = new Backoff(RATE_LIMITED_MIN_MS, RATE_LIMITED_MAX_MS);
   /** From the hub's `welcome`: presenting it again takes this session's slot over at once. */
   private resumeToken: string | null;
 
@@ -171,15 +178,21 @@ export class Recorder {
     if (!(durableSeq > this.durableSeq)) return;
     this.durableSeq = durableSeq;
     this.buffer.dropThrough(durableSeq);
-    if (durableSeq >= this.buffer.lastSeq) this.ackWaiters.splice(0).forEach((f) => f());
+    if (durableSeq >= this.buffer.lastSeq) {
+      this.limited.reset();
+      this.ackWaiters.splice(0).forEach((f) => f());
+    }
   }
 
-  private onClose(code: number): boolean | void {
+  private onClose(code: number): boolean | number | void {
     // A newer connection of this session (another page of this tab) took over: this one is done.
     if (code === CLOSE.recorder_replaced) {
       console.warn('StreamDOM: another page of this session took over the recording');
       return false;
     }
+    // Over the hub's rate: the refused frame and the rest are still buffered and go again after
+    // the reconnect, once the hub's bucket has had time to refill.
+    if (code === CLOSE.rate_limited) return this.limited.next();
     // A single event over the hub's frame limit would be resent forever; give it up and resnapshot.
     if (code === CLOSE.frame_too_large) {
       this.buffer.drop((e) => e.bytes > FRAME_LIMIT);

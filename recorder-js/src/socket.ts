@@ -11,8 +11,8 @@ export interface SocketEvents {
   ack(durableSeq: number): void;
   /** The hub was left with a gap it cannot fill: send everything again from `fromSeq`. */
   resend(fromSeq: number): void;
-  /** Return false to stay closed (the hub said this connection was superseded). */
-  close(code: number): boolean | void;
+  /** Return false to stay closed (the hub said this connection was superseded), or a delay in ms. */
+  close(code: number): boolean | number | void;
 }
 
 export class RecorderSocket {

@@ -10,6 +10,7 @@ use super::{close_with, next_conn_id, read_text, send, start_heartbeat, Assemble
 use crate::{
     error::Error,
     event::now_ms,
+    limits::Quota,
     protocol::{parse_client_message, restart_reason, ClientMessage, HubToRecorder},
     session::{AttachRecorder, DetachRecorder, Ingest, RecorderClock, Session, ToRecorder},
 };
@@ -22,6 +23,10 @@ pub struct RecorderSocket {
     session: Addr<Session>,
     last_seen: Instant,
     frames: Assembler,
+    /// The events and bytes this connection may still send (see `limits`).
+    quota: Quota,
+    /// A frame was refused for rate: nothing after it is taken, so no later frame gets in ahead.
+    limited: bool,
 }
 
 impl RecorderSocket {
@@ -30,6 +35,7 @@ impl RecorderSocket {
         session: Addr<Session>,
         frames: Assembler,
         resume: Option<String>,
+        quota: Quota,
     ) -> Self {
         RecorderSocket {
             id,
@@ -38,12 +44,27 @@ impl RecorderSocket {
             session,
             last_seen: Instant::now(),
             frames,
+            quota,
+            limited: false,
         }
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut WebsocketContext<Self>) {
+        if self.limited {
+            return;
+        }
         match parse_client_message(text, now_ms()) {
             Ok(ClientMessage::Events { events, .. }) => {
+                // Refused whole, before the session sees it: neither stored nor acknowledged.
+                if let Err(r) = self.quota.admit(events.len(), text.len()) {
+                    log::info!(
+                        "recorder {}: frame refused: {} limit",
+                        self.id,
+                        r.limit.name()
+                    );
+                    self.limited = true;
+                    return close_with(ctx, &r.into());
+                }
                 // `wait`: the next frame is read only once this one is accepted, so a rejected
                 // frame can never be overtaken by a later one (which would leave a gap).
                 let ingest = self.session.send(Ingest { events });
