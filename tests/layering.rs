@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["writer"],
     &["db"],
     &[
-        "protocol", "event", "chunk", "error", "config", "rate", "metrics",
+        "protocol", "event", "chunk", "compression", "error", "config", "rate", "metrics",
     ],
 ];
 
