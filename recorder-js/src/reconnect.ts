@@ -98,11 +98,15 @@ export class ReconnectingSocket<In, Out> {
     return this.sendRaw(JSON.stringify(msg));
   }
 
-  /** Send an already serialised message. */
-  sendRaw(body: string): boolean {
+  /** Send an already serialised message (binary: a compressed one, see compress.ts). */
+  sendRaw(body: string | Uint8Array): boolean {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(body);
     return true;
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
   }
 
   get bufferedAmount(): number {
