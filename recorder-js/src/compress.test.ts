@@ -11,7 +11,11 @@ async function inflate(frame: Uint8Array): Promise<string> {
   return new Response(stream).text();
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 50));
+/** Waits until `done()` holds (at most 2 s), then a little more for anything that should not come. */
+async function settle(done: () => boolean = () => false): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 10));
+}
 
 describe('FrameSender', () => {
   it('sends a small frame synchronously when nothing waits', () => {
@@ -29,7 +33,7 @@ describe('FrameSender', () => {
     s.send('after', 5);
     assert.equal(sent.length, 0);
     assert.equal(s.pendingBytes, 1006);
-    await settle();
+    await settle(() => sent.length === 2);
     assert.equal(sent.length, 2);
     assert.ok(sent[0] instanceof Uint8Array && sent[0][0] === 1);
     assert.equal(await inflate(sent[0] as Uint8Array), big);

@@ -11,7 +11,11 @@ async function hubFrame(text: string, tag = 1): Promise<Uint8Array<ArrayBuffer>>
   const body = new Uint8Array(await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream(format))).arrayBuffer());
   return new Uint8Array([tag, ...body]);
 }
-const settle = () => new Promise((r) => setTimeout(r, 50));
+/** Waits until `done()` holds (at most 2 s), then a little more for anything that should not come. */
+async function settle(done: () => boolean = () => false): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 10));
+}
 const snapshot = JSON.stringify({ type: 'events', events: [{ seq: 1, hub_time: 5, event: { type: 2, data: { text: 'é…'.repeat(30_000) } } }] });
 
 describe('inflateFrame', () => {
@@ -41,7 +45,7 @@ describe('FrameInbox', () => {
     inbox.message('{"type":"live"}', (t) => got.push(t));
     inbox.after(() => got.push('closed'));
     assert.equal(got.length, 0);
-    await settle();
+    await settle(() => got.length === 3);
     assert.deepEqual(got, [snapshot, '{"type":"live"}', 'closed']);
     inbox.message('{"type":"end"}', (t) => got.push(t));
     assert.equal(got.length, 4, 'synchronous again once the queue is empty');
@@ -55,7 +59,7 @@ describe('FrameInbox', () => {
     try {
       inbox.message(new Uint8Array([1, 0xff, 0xff]).buffer, (t) => got.push(t));
       inbox.message('after', (t) => got.push(t));
-      await settle();
+      await settle(() => got.length === 1);
     } finally {
       console.warn = warn;
     }
