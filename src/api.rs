@@ -15,8 +15,9 @@ use serde::Deserialize;
 
 use crate::{
     access::{self, SignedIn},
-    admin, assets, compression,
+    admin, assets,
     auth::{cache::Verified, limiter::SignInLimiter, projects::Scope},
+    compression,
     config::{parse_key, Config},
     db::{
         projects, session_access,

@@ -127,8 +127,12 @@ mod tests {
 
     #[test]
     fn both_encodings_round_trip_byte_for_byte() {
-        let text = r#"{"type":"events","seq":1,"events":[{"type":3,"timestamp":1,"data":{"é":"x"}}]}"#;
-        assert_eq!(inflate_frame(&deflate_frame(text), 1 << 20).ok().as_deref(), Some(text));
+        let text =
+            r#"{"type":"events","seq":1,"events":[{"type":3,"timestamp":1,"data":{"é":"x"}}]}"#;
+        assert_eq!(
+            inflate_frame(&deflate_frame(text), 1 << 20).ok().as_deref(),
+            Some(text)
+        );
         let gz = gzip_frame(text.as_bytes());
         assert_eq!(inflate_frame(&gz, 1 << 20).ok().as_deref(), Some(text));
     }
@@ -165,11 +169,17 @@ mod tests {
             );
         }
         let mut latin1 = gzip_frame(b"caf\xe9");
-        assert!(matches!(inflate_frame(&latin1, 10), Err(Error::InvalidFrame(_))));
+        assert!(matches!(
+            inflate_frame(&latin1, 10),
+            Err(Error::InvalidFrame(_))
+        ));
         // A truncated stream is refused too, not taken as the text so far.
         latin1 = gzip_frame(b"cafe");
         latin1.truncate(latin1.len() - 6);
-        assert!(matches!(inflate_frame(&latin1, 10), Err(Error::InvalidFrame(_))));
+        assert!(matches!(
+            inflate_frame(&latin1, 10),
+            Err(Error::InvalidFrame(_))
+        ));
     }
 
     #[test]

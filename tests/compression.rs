@@ -122,7 +122,11 @@ async fn a_frame_inflating_past_the_limit_is_refused_and_nothing_is_stored(backe
     assert!(bomb.len() < limit, "the bomb itself fits: {}", bomb.len());
     rec.send_binary(bomb.clone()).await;
     let (code, reason, before) = rec.closed().await;
-    assert_eq!((code, reason.as_str()), (4413, "frame_too_large"), "{before:?}");
+    assert_eq!(
+        (code, reason.as_str()),
+        (4413, "frame_too_large"),
+        "{before:?}"
+    );
 
     // The same body by POST: 413, nothing stored.
     let mut res = awc::Client::new()
@@ -189,6 +193,9 @@ async fn viewers_that_ask_get_large_frames_deflated_and_the_same_events(backend:
         .await
         .err()
         .unwrap();
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_query")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_query"))
+    );
 }
 both!(viewers_that_ask_get_large_frames_deflated_and_the_same_events);

@@ -17,7 +17,14 @@ const LAYERS: &[&[&str]] = &[
     &["writer"],
     &["db"],
     &[
-        "protocol", "event", "chunk", "compression", "error", "config", "rate", "metrics",
+        "protocol",
+        "event",
+        "chunk",
+        "compression",
+        "error",
+        "config",
+        "rate",
+        "metrics",
     ],
 ];
 
