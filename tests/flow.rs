@@ -8,7 +8,9 @@ use common::*;
 use serde_json::json;
 
 async fn stalled_viewer_does_not_delay_others_or_the_recorder(backend: Backend) {
-    let hub = Hub::start(backend).await;
+    // The stalled viewer must be cut for being slow, not dropped silently by the kernel
+    // (TCP_USER_TIMEOUT, 20 s), which a loaded machine can reach before this test's end.
+    let hub = Hub::start_with(backend, |c| c.tcp_user_timeout_secs = 300).await;
     let id = unique_id("stall");
     let (mut rec, _) = hub.recorder(&id).await;
     rec.send(&frame(1, &page(1_000, 0))).await;
