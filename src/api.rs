@@ -17,6 +17,7 @@ use crate::{
     access::{self, Changing, SignedIn},
     admin, assets,
     auth::{cache::Verified, limiter::SignInLimiter, projects::Scope},
+    compression,
     config::{parse_key, Config},
     db::{
         projects,
@@ -72,7 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     actix_cors::Cors::default()
                         .allow_any_origin()
                         .allowed_methods(["POST"])
-                        .allowed_header(header::CONTENT_TYPE)
+                        .allowed_headers([header::CONTENT_TYPE, header::CONTENT_ENCODING])
                         .max_age(3600),
                 )
                 .route(web::post().to(post_events)),
@@ -480,7 +481,15 @@ async fn post_events(
     let body = actix_web::rt::time::timeout(state.cfg.body_timeout(), read)
         .await
         .map_err(|_| Error::RequestTimeout)??;
-    let text = std::str::from_utf8(&body).map_err(|_| Error::InvalidFrame("not UTF-8".into()))?;
+    let inflated;
+    let text = match content_encoding(&req)? {
+        // Held to the same limit once inflated, checked while inflating.
+        Some(enc) => {
+            inflated = compression::inflate(enc, &body, limit)?;
+            &*inflated
+        }
+        None => std::str::from_utf8(&body).map_err(|_| Error::InvalidFrame("not UTF-8".into()))?,
+    };
     let ClientMessage::Events { events, .. } = parse_client_message(text, now_ms())? else {
         return Err(Error::InvalidFrame("expected an `events` frame".into()));
     };
@@ -515,6 +524,17 @@ async fn post_events(
         "received_seq": ingested.received_seq,
         "durable_seq": durable_seq,
     })))
+}
+
+/// How a POST body is compressed (`Content-Encoding: gzip` or `deflate`), if it is.
+fn content_encoding(req: &HttpRequest) -> Result<Option<compression::Encoding>> {
+    match req.headers().get(actix_web::http::header::CONTENT_ENCODING) {
+        None => Ok(None),
+        Some(v) => compression::Encoding::from_content_encoding(
+            v.to_str()
+                .map_err(|_| Error::InvalidFrame("bad Content-Encoding".into()))?,
+        ),
+    }
 }
 
 #[derive(Deserialize)]
@@ -564,6 +584,16 @@ async fn record(
 struct WatchParams {
     from: Option<String>,
     project: Option<String>,
+    /// `deflate-raw`: the viewer inflates binary frames, so large ones are sent compressed.
+    enc: Option<String>,
+}
+
+fn parse_enc(raw: Option<&str>) -> Result<bool> {
+    match raw {
+        None | Some("") => Ok(false),
+        Some("deflate-raw") => Ok(true),
+        Some(_) => Err(Error::InvalidQuery("enc is `deflate-raw` or absent".into())),
+    }
 }
 
 fn parse_from(raw: Option<&str>) -> Result<StartFrom> {
@@ -595,6 +625,7 @@ async fn watch(
     let scope = Scope::load(&state.store, &who.0).await?;
     let id = resolve(&state, &scope, &id, q.project.as_deref()).await?;
     let from = parse_from(q.from.as_deref())?;
+    let compressed = parse_enc(q.enc.as_deref())?;
     let source = source::locate(&state.registry, &state.store, &id).await?;
     let kind = match source {
         Located::Active(_) => "live",
@@ -610,7 +641,8 @@ async fn watch(
     record_access(&state, &id, &who.0.username, kind).await?;
     let limit = state.cfg.max_frame_bytes;
     let frames = Assembler::new(limit, state.cfg.body_timeout());
-    let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), frames);
+    let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), frames)
+        .compressed(compressed);
     actix_ws::WsResponseBuilder::new(socket, &req, Held::new(stream, permit))
         .frame_size(limit)
         .start()

@@ -58,6 +58,11 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_FLUSH_INTERVAL_MS", default_value_t = 50)]
     pub flush_interval_ms: u64,
 
+    /// A recorder gets at most one durable ack per this many milliseconds (the first after a
+    /// pause at once, later ones covering everything stored meanwhile); 0 acks every flush.
+    #[arg(long, env = "STREAMDOM_ACK_INTERVAL_MS", default_value_t = 250)]
+    pub ack_interval_ms: u64,
+
     /// The writer flushes early once this many bytes of events wait.
     #[arg(long, env = "STREAMDOM_FLUSH_MAX_BYTES", default_value_t = 4 * MIB)]
     pub flush_max_bytes: usize,
@@ -232,6 +237,10 @@ impl Config {
     pub fn retention_interval(&self) -> Option<Duration> {
         (self.retention_interval_secs > 0)
             .then(|| Duration::from_secs(self.retention_interval_secs))
+    }
+
+    pub fn ack_interval(&self) -> Duration {
+        Duration::from_millis(self.ack_interval_ms)
     }
 
     pub fn sign_in_ttl(&self) -> Duration {

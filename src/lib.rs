@@ -20,7 +20,8 @@
 //! - `writer`: batches every session's events into transactions; `writer::plan` decides which
 //!   small chunks merge. It tells sessions what is durable through a `Recipient`.
 //! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
-//! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`, `error`,
+//! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`,
+//!   `compression` (compressed frames, inflated within the frame limit), `error`,
 //!   `config`, `rate` (token buckets), `limits` (events and bytes per second per connection and
 //!   per project, recorders per key, sockets per address), `metrics` (process-wide counters for `/metrics`, bumped
 //!   by one-line calls).
@@ -30,6 +31,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod chunk;
+pub mod compression;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -68,6 +68,12 @@ pub static DURABLE_LAG: Gauge = Gauge::new();
 pub static MEMORY_BUDGET_USED: Gauge = Gauge::new();
 pub static DATABASE_ERRORS: Counter = Counter::new();
 pub static VIEWERS_CUT: Counter = Counter::new();
+/// Compressed (binary) frames received on sockets, and their bytes before inflating.
+pub static COMPRESSED_FRAMES_IN: Counter = Counter::new();
+pub static COMPRESSED_BYTES_IN: Counter = Counter::new();
+/// Frames sent to viewers compressed, and the bytes that saved.
+pub static COMPRESSED_FRAMES_OUT: Counter = Counter::new();
+pub static COMPRESSION_SAVED_BYTES_OUT: Counter = Counter::new();
 /// HTTP responses by status class: 1xx (WebSocket upgrades) to 5xx.
 static HTTP: [Counter; 5] = [
     Counter::new(),
@@ -188,6 +194,30 @@ pub fn render() -> String {
         "counter",
         "Viewers disconnected for falling too far behind.",
         VIEWERS_CUT.get().to_string(),
+    );
+    one(
+        "streamdom_compressed_frames_in_total",
+        "counter",
+        "Compressed (binary) frames received on sockets.",
+        COMPRESSED_FRAMES_IN.get().to_string(),
+    );
+    one(
+        "streamdom_compressed_bytes_in_total",
+        "counter",
+        "Bytes of compressed frames received on sockets, before inflating.",
+        COMPRESSED_BYTES_IN.get().to_string(),
+    );
+    one(
+        "streamdom_compressed_frames_out_total",
+        "counter",
+        "Event frames sent to viewers compressed.",
+        COMPRESSED_FRAMES_OUT.get().to_string(),
+    );
+    one(
+        "streamdom_compression_saved_bytes_out_total",
+        "counter",
+        "Bytes compressing frames to viewers saved (text bytes minus bytes sent).",
+        COMPRESSION_SAVED_BYTES_OUT.get().to_string(),
     );
     let _ = writeln!(
         out,

@@ -7,6 +7,7 @@ import { ReconnectingSocket } from '@streamdom/recorder/reconnect';
 import { initAccount } from './account';
 import { wsUrl } from './common';
 import { initSessionAdmin } from './watch/admin';
+import { FrameInbox, withEnc } from './watch/codec';
 import { LiveTiming } from './watch/live';
 import { Player } from './watch/player';
 import { Stream, type Transport } from './watch/stream';
@@ -17,17 +18,22 @@ const query = new URLSearchParams(location.search);
 /** ?t=<ms>: open the recording at that moment, held. */
 const initialT = query.has('t') ? Math.max(0, Number(query.get('t')) || 0) : null;
 
-/** The stream's sockets are the browser's. */
+/**
+ * The stream's sockets are the browser's. They ask for large frames compressed and inflate them in
+ * order (watch/codec.ts).
+ */
 const browserTransport: Transport = {
   reconnecting(url, h) {
-    const s = new ReconnectingSocket<HubToViewer, ViewerToHub>(url, h);
+    const s = new ReconnectingSocket<HubToViewer, ViewerToHub>(() => withEnc(url()), h, { inbox: () => new FrameInbox() });
     s.connect();
     return s;
   },
   once(url, h) {
-    const ws = new WebSocket(url);
-    ws.onmessage = (ev) => h.onMessage(JSON.parse(ev.data) as HubToViewer);
-    ws.onclose = () => h.onClose();
+    const ws = new WebSocket(withEnc(url));
+    const inbox = new FrameInbox();
+    ws.binaryType = 'arraybuffer';
+    ws.onmessage = (ev) => inbox.message(ev.data, (text) => h.onMessage(JSON.parse(text) as HubToViewer));
+    ws.onclose = () => inbox.after(() => h.onClose());
     return {
       send: (msg) => ws.send(JSON.stringify(msg)),
       close: () => {

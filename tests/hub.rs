@@ -284,9 +284,11 @@ both!(beacons_that_overtake_each_other_lose_nothing);
 async fn small_chunks_are_merged_while_history_is_read(backend: Backend) {
     // One event per flush, as a real recorder at a few events per second gets; a tiny buffer
     // sends the viewer's history through the database while the writer merges chunks.
+    // Each frame waits for its ack, so acks go out per flush here (not coalesced).
     let hub = Hub::start_with(backend, |c| {
         c.flush_interval_ms = 1;
         c.buffer_max_bytes = 2_000;
+        c.ack_interval_ms = 0;
     })
     .await;
     let id = unique_id("merge");

@@ -17,7 +17,15 @@ const LAYERS: &[&[&str]] = &[
     &["writer"],
     &["db"],
     &[
-        "protocol", "event", "chunk", "error", "config", "rate", "limits", "metrics",
+        "protocol",
+        "event",
+        "chunk",
+        "compression",
+        "error",
+        "config",
+        "rate",
+        "limits",
+        "metrics",
     ],
 ];
 

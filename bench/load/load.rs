@@ -67,6 +67,8 @@ pub struct Plan {
     pub fixtures: Arc<Vec<Fixture>>,
     /// The header viewers sign in with: `Cookie` or `Authorization`, and its value.
     pub viewer_auth: Option<(String, String)>,
+    /// A viewer acknowledges at most once per this long (zero: every events message).
+    pub viewer_ack_every: Duration,
 }
 
 /// Everything measured in a run; each thread fills its own and they are merged at the end.
@@ -92,6 +94,11 @@ pub struct Tally {
     pub sessions_failed: usize,
     /// Viewer frames whose seqs skip or repeat, or whose `bench_id` disagrees with the seq.
     pub integrity_errors: u64,
+    /// Frames other than events, over the whole run: durable acks recorders received, events
+    /// messages viewers received and the acks they sent back.
+    pub recorder_acks: u64,
+    pub viewer_frames: u64,
+    pub viewer_acks: u64,
     pub errors: BTreeMap<String, u64>,
 }
 
@@ -110,6 +117,9 @@ impl Tally {
         self.setup_bytes += other.setup_bytes;
         self.events_delivered += other.events_delivered;
         self.events_durable += other.events_durable;
+        self.recorder_acks += other.recorder_acks;
+        self.viewer_frames += other.viewer_frames;
+        self.viewer_acks += other.viewer_acks;
         self.bytes_durable += other.bytes_durable;
         self.sessions_ready += other.sessions_ready;
         self.sessions_failed += other.sessions_failed;
@@ -412,7 +422,7 @@ async fn session(
             let (tx, rx) = oneshot::channel();
             viewers.push(actix_web::rt::spawn(viewer(
                 conn,
-                v,
+                (v, plan.viewer_ack_every),
                 state.clone(),
                 tally.clone(),
                 tx,
@@ -600,6 +610,7 @@ async fn recorder_reader(
                     ("ack", Some(up_to)) => {
                         let mut s = state.borrow_mut();
                         let mut t = tally.borrow_mut();
+                        t.recorder_acks += 1;
                         for seq in s.durable + 1..=up_to {
                             if let Some((sent, size)) = s.sent(seq) {
                                 t.durable_us.push(micros(now - sent));
@@ -640,7 +651,7 @@ async fn recorder_reader(
 
 async fn viewer(
     conn: impl Sink<Message, Error = WsProtocolError> + Stream<Item = Result<Frame, WsProtocolError>>,
-    v: usize,
+    (v, ack_every): (usize, Duration),
     state: Shared,
     tally: Counts,
     live: oneshot::Sender<()>,
@@ -649,6 +660,7 @@ async fn viewer(
     let (mut sink, mut stream) = conn.split();
     let mut live = Some(live);
     let mut expected: Option<u64> = None;
+    let mut last_ack: Option<Instant> = None;
     let stopped = stop.notified();
     tokio::pin!(stopped);
     // Registered now, so a stop notified before the first poll is not missed.
@@ -689,6 +701,12 @@ async fn viewer(
                             }
                         }
                         s.seen[v] = s.seen[v].max(last);
+                        t.viewer_frames += 1;
+                        if last_ack.is_some_and(|at| now - at < ack_every) {
+                            continue;
+                        }
+                        last_ack = Some(now);
+                        t.viewer_acks += 1;
                         Message::Text(format!("{{\"type\":\"ack\",\"seq\":{last}}}").into())
                     }
                     "live" => {

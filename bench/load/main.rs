@@ -106,6 +106,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub viewers: usize,
 
+    /// Viewers acknowledge at most once per this many ms (0: every events message, as the
+    /// watch page does).
+    #[arg(long, default_value_t = 0)]
+    pub viewer_ack_ms: u64,
+
     /// Incremental events per second each session sends.
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
@@ -224,6 +229,11 @@ fn run(args: BenchArgs) -> Result<(), String> {
             } else {
                 format!(", broken: {}", step.broken.join("; "))
             }
+        );
+        eprintln!(
+            "bench: frames: {} event frames sent, {} acks to recorders; {} events messages to \
+             viewers, {} acks from viewers",
+            step.frames_sent, step.recorder_acks, step.viewer_frames, step.viewer_acks
         );
         let broken = !step.broken.is_empty();
         if broken && report.breaking_point.is_none() {
@@ -350,6 +360,7 @@ fn run_step(
         connect_concurrency: args.connect_concurrency,
         setup_timeout: Duration::from_secs_f64(args.setup_timeout),
         drain_timeout: Duration::from_secs_f64(args.drain_timeout),
+        viewer_ack_every: Duration::from_millis(args.viewer_ack_ms),
         fixtures,
         viewer_auth,
     };
@@ -394,6 +405,9 @@ fn run_step(
         setup_mib: tally.setup_bytes as f64 / MIB,
         drain_s: timeline.drain.as_secs_f64(),
         frames_sent: tally.frames_sent,
+        recorder_acks: tally.recorder_acks,
+        viewer_frames: tally.viewer_frames,
+        viewer_acks: tally.viewer_acks,
         events_sent: tally.events_sent,
         events_per_s: tally.events_sent as f64 / duration,
         mib_per_s: tally.bytes_sent as f64 / MIB / duration,

@@ -53,6 +53,11 @@ pub struct Step {
     /// Seconds after the load until every session had drained (or gave up).
     pub drain_s: f64,
     pub frames_sent: u64,
+    /// Over the whole run (setup and drain too): durable acks the recorders received, events
+    /// messages the viewers received, acks the viewers sent.
+    pub recorder_acks: u64,
+    pub viewer_frames: u64,
+    pub viewer_acks: u64,
     pub events_sent: u64,
     /// Load-phase events and MiB of event JSON sent per second (what the hub ingested).
     pub events_per_s: f64,

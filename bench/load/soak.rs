@@ -131,6 +131,7 @@ pub fn run(args: &BenchArgs, fixtures: Arc<Vec<crate::fixture::Fixture>>) -> Res
                 let (threads, cc) = (args.threads.min(sessions), args.connect_concurrency);
                 let (setup, drain) = (args.setup_timeout, args.drain_timeout);
                 let (run_id, viewer_auth) = (run_id.clone(), viewer_auth.clone());
+                let viewer_ack_every = Duration::from_millis(args.viewer_ack_ms);
                 move |n: usize, duration: Duration| Plan {
                     base_ws: base_ws.clone(),
                     key: key.clone(),
@@ -146,6 +147,7 @@ pub fn run(args: &BenchArgs, fixtures: Arc<Vec<crate::fixture::Fixture>>) -> Res
                     drain_timeout: Duration::from_secs_f64(drain),
                     fixtures: fixtures.clone(),
                     viewer_auth: viewer_auth.clone(),
+                    viewer_ack_every,
                 }
             };
             std::thread::spawn(move || {

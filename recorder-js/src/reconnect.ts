@@ -45,8 +45,19 @@ export interface SocketHandlers<In> {
   onClose?(code: number): boolean | number | void;
 }
 
+/**
+ * Turns socket messages into text, in arrival order (the watch page's inflates compressed frames,
+ * static/watch/codec.ts); `after` runs once everything received before has been delivered.
+ */
+export interface Inbox {
+  message(data: unknown, deliver: (text: string) => void): void;
+  after(fn: () => void): void;
+}
+
 export interface SocketOptions {
   backoff?: Backoff;
+  /** One per connection; without it messages are text, parsed as they come. */
+  inbox?: () => Inbox;
   /**
    * Whether an open connection counts as healthy (default). The recorder waits for the hub's
    * `welcome` instead, so that a hub that accepts and then refuses is not hammered.
@@ -61,10 +72,12 @@ export class ReconnectingSocket<In, Out> {
   private stopped = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private resetOnOpen: boolean;
+  private inbox: (() => Inbox) | undefined;
 
   constructor(private url: () => string, private handlers: SocketHandlers<In>, options: SocketOptions = {}) {
     this.backoff = options.backoff ?? new Backoff();
     this.resetOnOpen = options.resetOnOpen ?? true;
+    this.inbox = options.inbox;
   }
 
   connect(): void {
@@ -81,20 +94,24 @@ export class ReconnectingSocket<In, Out> {
       if (this.resetOnOpen) this.backoff.reset();
       this.handlers.onOpen?.();
     };
-    ws.onmessage = (ev) => {
-      // The hub sends text; anything else fails to parse too (JSON.parse stringifies it first).
+    const deliver = (text: unknown) => {
+      // Without an inbox the hub sends text; anything else fails to parse too (JSON.parse stringifies it first).
       let msg: In;
-      try { msg = JSON.parse(ev.data) as In; } catch { return; }
+      try { msg = JSON.parse(text as string) as In; } catch { return; }
       this.handlers.onMessage(msg);
     };
-    ws.onclose = (ev) => {
+    const inbox = this.inbox?.();
+    if (inbox) ws.binaryType = 'arraybuffer';
+    ws.onmessage = (ev) => (inbox ? inbox.message(ev.data, deliver) : deliver(ev.data));
+    const closed = (code: number) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      const verdict = this.handlers.onClose?.(ev.code);
+      const verdict = this.handlers.onClose?.(code);
       // false: the close was expected (e.g. after "end"); stay closed.
       if (verdict === false) this.stopped = true;
       else this.schedule(typeof verdict === 'number' ? verdict : undefined);
     };
+    ws.onclose = (ev) => (inbox ? inbox.after(() => closed(ev.code)) : closed(ev.code));
     // An error is always followed by close, where reconnection happens.
     ws.onerror = () => {};
   }
@@ -104,11 +121,15 @@ export class ReconnectingSocket<In, Out> {
     return this.sendRaw(JSON.stringify(msg));
   }
 
-  /** Send an already serialised message. */
-  sendRaw(body: string): boolean {
+  /** Send an already serialised message (binary: a compressed one, see compress.ts). */
+  sendRaw(body: string | Uint8Array): boolean {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(body);
     return true;
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
   }
 
   get bufferedAmount(): number {

@@ -145,7 +145,7 @@ export class Recorder {
     saveSeq(this.sessionId, this.buffer.lastSeq);
     if (!this.socket.ready) return;
     for (const f of this.buffer.frames(this.sentSeq)) {
-      if (!this.socket.send(f.body)) return;
+      if (!this.socket.send(f.body, f.bytes)) return;
       this.sentSeq = f.last;
     }
   }

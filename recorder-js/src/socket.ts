@@ -1,6 +1,7 @@
 // The recorder's WebSocket to the hub: message routing and clock pings; reconnect.ts reopens it.
 
 import { ClockSync } from './clock';
+import { FrameSender } from './compress';
 import type { HubToRecorder, RecorderToHub } from './protocol';
 import { ReconnectingSocket } from './reconnect';
 
@@ -25,16 +26,22 @@ export class RecorderSocket {
   /** True between `welcome` and close: only then may event frames be sent. */
   ready = false;
   private ws: ReconnectingSocket<HubToRecorder, RecorderToHub>;
+  /** Large frames leave compressed, all in order (compress.ts); one per connection. */
+  private frames = new FrameSender((data) => { this.ws.sendRaw(data); });
 
   /** `url` is asked again on every reconnection (it carries the latest resume token). */
   constructor(url: () => string, private on: SocketEvents) {
     this.ws = new ReconnectingSocket<HubToRecorder, RecorderToHub>(
       url,
       {
-        onOpen: () => this.clock.start(),
+        onOpen: () => {
+          this.frames.reset();
+          this.clock.start();
+        },
         onMessage: (msg) => this.onMessage(msg),
         onClose: (code) => {
           this.ready = false;
+          this.frames.reset();
           this.clock.stop();
           return this.on.close(code);
         },
@@ -46,14 +53,18 @@ export class RecorderSocket {
 
   connect(): void { this.ws.connect(); }
 
-  /** Queue an `events` frame (already serialised) on the socket; false when it is not connected. */
-  send(body: string): boolean { return this.ws.sendRaw(body); }
+  /** Queue an `events` frame (already serialised, `bytes` long) on the socket; false when it is not connected. */
+  send(body: string, bytes: number): boolean {
+    if (!this.ws.connected) return false;
+    this.frames.send(body, bytes);
+    return true;
+  }
 
   private sendClock(offset: number, rtt: number): void {
     this.ws.send({ type: 'clock', offset: Math.round(offset * 10) / 10, rtt });
   }
 
-  get bufferedAmount(): number { return this.ws.bufferedAmount; }
+  get bufferedAmount(): number { return this.ws.bufferedAmount + this.frames.pendingBytes; }
 
   close(code = 1000): void {
     this.clock.stop();

@@ -4,6 +4,7 @@
 //! has been gone for the idle timeout. Its lifecycle goes to whoever holds the `Recipient` of
 //! [`Lifecycle`] (the registry), so this module never reaches up to it.
 
+mod acks;
 mod backlog;
 pub mod budget;
 pub mod fanout;
@@ -16,6 +17,7 @@ use tokio::sync::oneshot;
 
 pub use self::backlog::{pick_start, Snapshot, StartFrom};
 use self::{
+    acks::{AckPacer, Pace},
     backlog::{Backlog, Limits},
     fanout::{Fanout, ToViewer, ViewerHandle},
     reorder::Reorder,
@@ -99,6 +101,9 @@ pub struct Session {
     feed_scheduled: bool,
     /// Its events not yet durable, as counted in `/metrics`.
     lag: metrics::LagShare,
+    /// Coalesces durable acks to the recorder (see `acks`).
+    acks: AckPacer,
+    ack_timer: Option<SpawnHandle>,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -122,7 +127,6 @@ impl Session {
     ) -> Self {
         Session {
             id,
-            cfg,
             budget,
             store,
             writer,
@@ -143,6 +147,9 @@ impl Session {
             last_feed: None,
             feed_scheduled: false,
             lag: metrics::LagShare::default(),
+            acks: AckPacer::new(cfg.ack_interval()),
+            ack_timer: None,
+            cfg,
         }
     }
 
@@ -495,9 +502,7 @@ impl Handler<Durable> for Session {
             row.stored_bytes += msg.stored_bytes;
             row.raw_bytes += msg.raw_bytes;
         }
-        if let Some((_, recorder)) = &self.recorder {
-            recorder.do_send(ToRecorder::Ack(durable));
-        }
+        self.pace_ack(durable, ctx);
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiters)
             .into_iter()
             .partition(|(seq, _)| *seq <= durable);
@@ -506,6 +511,30 @@ impl Handler<Durable> for Session {
             let _ = tx.send(durable);
         }
         self.maybe_finish(ctx);
+    }
+}
+
+impl Session {
+    /// Acknowledges `durable` to the recorder now, or once the ack interval has passed.
+    fn pace_ack(&mut self, durable: u64, ctx: &mut Context<Self>) {
+        match self.acks.durable(durable, Instant::now()) {
+            Pace::Now(seq) => self.send_ack(seq),
+            Pace::Later(wait) if self.ack_timer.is_none() => {
+                self.ack_timer = Some(ctx.run_later(wait, |act, _| {
+                    act.ack_timer = None;
+                    if let Some(seq) = act.acks.due(Instant::now()) {
+                        act.send_ack(seq);
+                    }
+                }));
+            }
+            Pace::Later(_) | Pace::Nothing => {}
+        }
+    }
+
+    fn send_ack(&self, seq: u64) {
+        if let Some((_, recorder)) = &self.recorder {
+            recorder.do_send(ToRecorder::Ack(seq));
+        }
     }
 }
 
@@ -661,6 +690,10 @@ impl Handler<Stopping> for Session {
     fn handle(&mut self, msg: Stopping, _: &mut Self::Context) {
         self.draining = true;
         if msg == Stopping::CloseSockets {
+            // The final ack goes before the close, held or not.
+            if let Some(seq) = self.acks.flush(Instant::now()) {
+                self.send_ack(seq);
+            }
             if let Some((_, recorder)) = &self.recorder {
                 recorder.do_send(ToRecorder::ShuttingDown);
             }

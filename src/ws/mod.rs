@@ -15,6 +15,7 @@ use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError, Websocke
 use bytes::BytesMut;
 
 use crate::{
+    compression,
     error::Error,
     metrics,
     protocol::{outgoing::to_text, CLOSE_AWAY},
@@ -73,13 +74,15 @@ where
 /// A complete client message, reassembled from continuation frames when needed.
 enum Incoming {
     Text(String),
-    Binary,
+    /// A compressed frame (`compression`): inflated once complete.
+    Binary(bytes::Bytes),
     Nothing,
     Close,
 }
 
 /// Handles one socket frame the way every StreamDOM socket does (pongs, reassembly, closes,
-/// refusing binary and oversized messages) and returns the text of a complete message.
+/// inflating compressed frames, refusing oversized messages) and returns the text of a complete
+/// message. A compressed frame is held to the same limit once inflated.
 pub fn read_text<A>(
     frames: &mut Assembler,
     msg: Result<ws::Message, ProtocolError>,
@@ -93,10 +96,14 @@ where
     }
     match frames.push(msg) {
         Ok(Incoming::Text(text)) => return Some(text),
-        Ok(Incoming::Binary) => close_with(
-            ctx,
-            &Error::InvalidFrame("frames are JSON text, not binary".into()),
-        ),
+        Ok(Incoming::Binary(frame)) => {
+            metrics::COMPRESSED_FRAMES_IN.inc();
+            metrics::COMPRESSED_BYTES_IN.add(frame.len() as u64);
+            match compression::inflate_frame(&frame, frames.limit) {
+                Ok(text) => return Some(text),
+                Err(e) => close_with(ctx, &e),
+            }
+        }
         Ok(Incoming::Close) => {
             ctx.close(None);
             ctx.stop();
@@ -157,7 +164,7 @@ impl Assembler {
         })?;
         match msg {
             Message::Text(t) => Ok(Incoming::Text(t.to_string())),
-            Message::Binary(_) => Ok(Incoming::Binary),
+            Message::Binary(b) => Ok(Incoming::Binary(b)),
             Message::Close(_) => Ok(Incoming::Close),
             Message::Ping(_) | Message::Pong(_) | Message::Nop => Ok(Incoming::Nothing),
             Message::Continuation(item) => {
@@ -190,7 +197,8 @@ impl Assembler {
                     Some((true, buf)) => String::from_utf8(buf.to_vec())
                         .map(Incoming::Text)
                         .map_err(|_| Error::InvalidFrame("text is not UTF-8".into())),
-                    _ => Ok(Incoming::Binary),
+                    Some((false, buf)) => Ok(Incoming::Binary(buf.freeze())),
+                    None => Ok(Incoming::Nothing),
                 }
             }
         }

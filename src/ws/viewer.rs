@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 
 use super::{close_with, next_conn_id, read_text, send, start_heartbeat, Assembler};
 use crate::{
+    compression,
     db::Store,
     error::Error,
     event::now_ms,
@@ -57,6 +58,8 @@ pub struct ViewerSocket {
     in_flight: VecDeque<(u64, usize)>,
     sent_bytes: usize,
     acked_bytes: usize,
+    /// The viewer asked for compressed frames (`?enc=deflate-raw`).
+    compressed: bool,
 }
 
 impl ViewerSocket {
@@ -86,15 +89,31 @@ impl ViewerSocket {
             in_flight: VecDeque::new(),
             sent_bytes: 0,
             acked_bytes: 0,
+            compressed: false,
         }
+    }
+
+    /// Large event frames go out deflated (small live ones stay text: see `compression`).
+    pub fn compressed(mut self, yes: bool) -> Self {
+        self.compressed = yes;
+        self
     }
 
     fn unacked(&self) -> usize {
         self.sent_bytes - self.acked_bytes
     }
 
+    /// Flow control counts the text's bytes, compressed or not: what the viewer has to handle.
     fn send_events(&mut self, ctx: &mut WebsocketContext<Self>, frame: &str, last_seq: u64) {
-        ctx.text(frame);
+        if self.compressed && frame.len() >= compression::VIEWER_MIN_BYTES {
+            let bytes = compression::deflate_frame(frame);
+            metrics::COMPRESSED_FRAMES_OUT.inc();
+            metrics::COMPRESSION_SAVED_BYTES_OUT
+                .add(frame.len().saturating_sub(bytes.len()) as u64);
+            ctx.binary(bytes);
+        } else {
+            ctx.text(frame);
+        }
         metrics::FRAMES_OUT.inc();
         self.sent_bytes += frame.len();
         self.in_flight.push_back((last_seq, self.sent_bytes));

@@ -349,6 +349,7 @@ impl Hub {
             Ok((_, framed)) => Ok(Ws {
                 framed,
                 acking: false,
+                binary_frames: 0,
             }),
             Err(awc::error::WsClientError::InvalidResponseStatus(s)) => {
                 let (status, body, _) = self.call("GET", path, creds, None).await;
@@ -445,6 +446,8 @@ pub struct Ws {
     framed: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>,
     /// Acknowledge every events batch, as a real viewer does (flow control).
     pub acking: bool,
+    /// Compressed (binary) frames received so far; `next` inflates them like text.
+    pub binary_frames: usize,
 }
 
 #[derive(Debug)]
@@ -502,7 +505,15 @@ impl Ws {
             let frame = tokio::time::timeout_at(deadline, self.framed.next())
                 .await
                 .expect("timed out waiting for a frame");
-            match frame {
+            let text = match frame {
+                Some(Ok(Frame::Binary(b))) => {
+                    self.binary_frames += 1;
+                    let text = streamdom::compression::inflate_frame(&b, 256 << 20).unwrap();
+                    Some(Ok(Frame::Text(text.into_bytes().into())))
+                }
+                other => other,
+            };
+            match text {
                 Some(Ok(Frame::Text(t))) => {
                     let v: Value = serde_json::from_slice(&t).unwrap();
                     if self.acking && v["type"] == "events" {
