@@ -18,6 +18,8 @@
 //!   lifecycle through a `Recipient`, never by naming the registry.
 //! - `writer`: batches every session's events into transactions; `writer::plan` decides which
 //!   small chunks merge. It tells sessions what is durable through a `Recipient`.
+//! - `spool`: the durable on-disk spool the writer falls back on while the database cannot
+//!   take its flushes (segment files of checksummed records, fsynced before acknowledging).
 //! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
 //! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`, `error`,
 //!   `config`, `rate` (token buckets), `metrics` (process-wide counters for `/metrics`, bumped
@@ -40,5 +42,6 @@ pub mod registry;
 pub mod server;
 pub mod session;
 pub mod source;
+pub mod spool;
 pub mod writer;
 pub mod ws;

@@ -57,6 +57,10 @@ impl Gauge {
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    pub fn set(&self, n: i64) {
+        self.0.store(n, Ordering::Relaxed);
+    }
 }
 
 pub static SESSIONS_ACTIVE: Gauge = Gauge::new();
@@ -66,6 +70,9 @@ pub static FRAMES_OUT: Counter = Counter::new();
 pub static DURABLE_LAG: Gauge = Gauge::new();
 pub static DATABASE_ERRORS: Counter = Counter::new();
 pub static VIEWERS_CUT: Counter = Counter::new();
+/// The durable spool's size on disk and its records not yet stored (set by `spool`).
+pub static SPOOL_BYTES: Gauge = Gauge::new();
+pub static SPOOL_RECORDS: Gauge = Gauge::new();
 /// HTTP responses by status class: 1xx (WebSocket upgrades) to 5xx.
 static HTTP: [Counter; 5] = [
     Counter::new(),
@@ -171,6 +178,18 @@ pub fn render() -> String {
         "counter",
         "Viewers disconnected for falling too far behind.",
         VIEWERS_CUT.get().to_string(),
+    );
+    one(
+        "streamdom_spool_bytes",
+        "gauge",
+        "Bytes of the durable spool on disk (events the database has not taken yet).",
+        SPOOL_BYTES.get().to_string(),
+    );
+    one(
+        "streamdom_spool_records",
+        "gauge",
+        "Spool records not yet stored in the database.",
+        SPOOL_RECORDS.get().to_string(),
     );
     let _ = writeln!(
         out,

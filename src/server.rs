@@ -14,6 +14,7 @@ use crate::{
     error::{Error, Result},
     ops,
     registry::{CloseAll, Registry, Shutdown},
+    spool::Spool,
     writer::{Drain, Writer},
 };
 
@@ -97,14 +98,30 @@ pub async fn run(cfg: Config) -> Result<Server> {
             ),
         );
     }
-    let writer = Writer::new(store.clone(), cfg.clone()).start();
+    let (dir, max) = (cfg.resolved_spool_dir(), cfg.spool_max_bytes);
+    let spool = actix_web::web::block(move || Spool::open(&dir, max)).await??;
+    if !spool.is_empty() {
+        log::info!(
+            "the spool holds {} records ({} bytes) from an earlier run: storing them first",
+            spool.records(),
+            spool.bytes()
+        );
+    }
+    let writer = Writer::new(store.clone(), cfg.clone(), spool).start();
     let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
+    let keys = crate::auth::cache::KnownKeys::default();
+    for project in store.run(crate::db::projects::list).await? {
+        if let Some(key) = project.public_key.clone() {
+            keys.put(&key, Some(&project));
+        }
+    }
     let state = Data::new(AppState {
         cfg: cfg.clone(),
         store,
         registry: registry.clone(),
         sign_ins: Default::default(),
         verified: Default::default(),
+        keys,
     });
     // A peer that stops reading is dropped by the kernel (see `Config::tcp_user_timeout_secs`).
     let tcp_user_timeout = (cfg.tcp_user_timeout_secs > 0)

@@ -54,6 +54,42 @@ pub struct OpenedSession {
     pub metas: Vec<(u64, i64)>,
 }
 
+/// A session the hub opened while the database could not take its row: the row is created
+/// when the writer stores it (see `ensure_open`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub started_at: i64,
+    pub user_agent: Option<String>,
+}
+
+/// Creates the row of a session opened during an outage, or reopens it if it exists (as
+/// `open_session` does): run by the writer in the transaction that stores its first events.
+pub fn ensure_open(conn: &mut DbConn, id: &str, new: &NewSession) -> Result<()> {
+    let reopened = diesel::update(sessions::table.find(id))
+        .set(sessions::ended_at.eq(None::<i64>))
+        .execute(conn)?;
+    if reopened == 0 {
+        let row = SessionRow {
+            id: id.to_owned(),
+            started_at: new.started_at,
+            last_event_at: new.started_at,
+            ended_at: None,
+            url: None,
+            user_agent: new.user_agent.clone(),
+            event_count: 0,
+            raw_bytes: 0,
+            stored_bytes: 0,
+            first_event_ts: None,
+            last_seq: 0,
+            project_id: split_key(id).0.to_owned(),
+        };
+        diesel::insert_into(sessions::table)
+            .values(&row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Creates the session's row, or reopens an existing one (a recorder came back). `id` is the
 /// session's key, `<project>:<id>`.
 pub fn open_session(
@@ -103,11 +139,13 @@ pub fn open_session(
     })
 }
 
-pub fn end_session(conn: &mut DbConn, id: &str, ended_at: i64) -> Result<()> {
-    diesel::update(sessions::table.find(id))
+/// Records a session's end; `false` when its row does not exist yet (a session opened during
+/// an outage whose row is still in the spool).
+pub fn end_session(conn: &mut DbConn, id: &str, ended_at: i64) -> Result<bool> {
+    let n = diesel::update(sessions::table.find(id))
         .set(sessions::ended_at.eq(ended_at))
         .execute(conn)?;
-    Ok(())
+    Ok(n > 0)
 }
 
 /// Ends sessions left open by a previous run whose recorder never came back: open, not served

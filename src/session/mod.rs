@@ -30,8 +30,11 @@ use crate::{
     event::{now_ms, Event, SharedEvent},
     metrics,
     protocol::{events_frame, outgoing::to_text, HubToViewer, SessionInfo},
-    writer::{Append, Durable, Writer},
+    writer::{Append, Durable, SpooledSeq, Writer},
 };
+
+/// How long opening a session waits for a database connection before it opens without one.
+const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How long a frame that arrived ahead of a missing one waits for it (see `reorder`).
 const REORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -99,6 +102,10 @@ pub struct Session {
     feed_scheduled: bool,
     /// Its events not yet durable, as counted in `/metrics`.
     lag: metrics::LagShare,
+    /// Opened without the database: what it stored of this session is unknown.
+    provisional: bool,
+    /// The row to create with the session's first write (set when opened without the database).
+    opened: Option<sessions::NewSession>,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -143,6 +150,47 @@ impl Session {
             last_feed: None,
             feed_scheduled: false,
             lag: metrics::LagShare::default(),
+            provisional: false,
+            opened: None,
+        }
+    }
+
+    /// The database cannot create the session's row (an outage): the session starts all the
+    /// same, its row goes to the writer with its first events (through the spool while the
+    /// outage lasts), and until a frame continues from what the hub knows it takes only a
+    /// recorder that starts from the beginning (see `Ingest`).
+    fn open_provisionally(
+        &mut self,
+        now: i64,
+        user_agent: Option<String>,
+        e: Error,
+    ) -> sessions::OpenedSession {
+        log::warn!(
+            "session {}: the database cannot open it ({e}); recording it all the same",
+            self.id
+        );
+        self.provisional = true;
+        let row = SessionRow {
+            id: self.id.to_string(),
+            started_at: now,
+            last_event_at: now,
+            ended_at: None,
+            url: None,
+            user_agent: user_agent.clone(),
+            event_count: 0,
+            raw_bytes: 0,
+            stored_bytes: 0,
+            first_event_ts: None,
+            last_seq: 0,
+            project_id: crate::event::split_key(&self.id).0.to_owned(),
+        };
+        self.opened = Some(sessions::NewSession {
+            started_at: now,
+            user_agent,
+        });
+        sessions::OpenedSession {
+            row,
+            metas: Vec::new(),
         }
     }
 
@@ -212,6 +260,11 @@ impl Session {
         if self.state != State::Ending || !all_durable {
             return;
         }
+        if self.opened.is_some() {
+            // Opened without the database and never sent an event: there is no row to end.
+            log::info!("session {} ended without events", self.id);
+            return ctx.stop();
+        }
         self.state = State::Closing;
         // From here on a returning recorder is told to retry, and gets a fresh actor once this
         // one is gone: the end is written before anything can reopen the session.
@@ -223,6 +276,12 @@ impl Session {
             .store
             .run(move |c| sessions::end_session(c, &id, ended_at));
         ctx.wait(write.into_actor(self).map(move |res, act, ctx| {
+            // No row yet: it is in the spool, and created once the spool drains.
+            let res = res.and_then(|found| {
+                found
+                    .then_some(())
+                    .ok_or_else(|| Error::internal("its row is not stored yet"))
+            });
             if let Err(e) = res {
                 log::error!(
                     "session {}: recording its end failed, retrying: {e}",
@@ -255,34 +314,51 @@ impl Actor for Session {
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::SESSIONS_ACTIVE.inc();
         let (id, ua) = (self.id.clone(), self.user_agent.take());
-        let open = self
-            .store
-            .run(move |c| sessions::open_session(c, &id, now_ms(), ua));
+        let (store, writer) = (self.store.clone(), self.writer.clone());
+        let now = now_ms();
+        let open = async move {
+            // Events of this session may still be in the spool, past what the database has.
+            let spooled = writer.send(SpooledSeq(id.clone())).await.ok().flatten();
+            let agent = ua.clone();
+            let opened = store
+                .run_within(Some(OPEN_WAIT), move |c| {
+                    sessions::open_session(c, &id, now, agent)
+                })
+                .await;
+            (spooled, opened, ua)
+        };
         // `wait` holds every other message until the session's state is loaded.
-        ctx.wait(open.into_actor(self).map(|res, act, ctx| match res {
-            Ok(opened) => {
-                let stored = opened.row.last_seq.max(0) as u64;
-                let limits = Limits {
-                    max_history: act.cfg.buffer_max_bytes,
-                    max_pending: act.cfg.pending_max_bytes,
-                };
-                act.backlog = Some(Backlog::new(
-                    limits,
-                    act.budget.clone(),
-                    stored,
-                    opened.metas,
-                ));
-                log::info!("session {} started (from seq {stored})", act.id);
-                act.row = Some(opened.row);
-                act.publish_info();
-                act.restart_idle_timer(ctx);
-            }
-            Err(e) => {
-                log::error!("session {}: could not open: {e}", act.id);
-                act.state = State::Closing;
-                ctx.stop();
-            }
-        }));
+        ctx.wait(
+            open.into_actor(self)
+                .map(move |(spooled, res, ua), act, ctx| {
+                    let opened = match res {
+                        Ok(opened) => opened,
+                        Err(e) if e.is_unavailable() => act.open_provisionally(now, ua, e),
+                        Err(e) => {
+                            log::error!("session {}: could not open: {e}", act.id);
+                            act.state = State::Closing;
+                            return ctx.stop();
+                        }
+                    };
+                    let stored = (opened.row.last_seq.max(0) as u64).max(spooled.unwrap_or(0));
+                    let limits = Limits {
+                        max_history: act.cfg.buffer_max_bytes,
+                        max_pending: act.cfg.pending_max_bytes,
+                    };
+                    act.backlog = Some(Backlog::new(
+                        limits,
+                        act.budget.clone(),
+                        stored,
+                        opened.metas,
+                    ));
+                    log::info!("session {} started (from seq {stored})", act.id);
+                    let mut row = opened.row;
+                    row.last_seq = stored as i64;
+                    act.row = Some(row);
+                    act.publish_info();
+                    act.restart_idle_timer(ctx);
+                }),
+        );
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
@@ -398,6 +474,14 @@ impl Handler<Ingest> for Session {
             self.state = State::Active;
             self.restart_idle_timer(ctx);
         }
+        if self.provisional {
+            // Opened without the database: a recorder continuing from events stored earlier
+            // cannot be taken up (where it left off is unknown) until the database is back.
+            let first = msg.events.first().map_or(0, |e| e.seq);
+            if first > self.received_seq() + 1 {
+                return Err(Error::Unavailable);
+            }
+        }
         let ready = self.reorder.offer(self.received_seq(), msg.events)?;
         if !self.reorder.is_empty() && self.reorder_timer.is_none() {
             self.reorder_timer = Some(ctx.run_later(REORDER_WAIT, |act, _| {
@@ -468,7 +552,9 @@ impl Session {
             }
         }
         let accepted = fresh.len();
+        self.provisional = false;
         self.writer.do_send(Append {
+            opened: self.opened.take(),
             session_id: self.id.clone(),
             notify: ctx.address().recipient(),
             events: fresh,

@@ -80,6 +80,11 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// The test's own temp directory (the SQLite file, the hub's spool).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Runs several SQL statements straight on the test's database (to inject faults).
     pub fn batch(&self, sql: &str) {
         use diesel::{connection::SimpleConnection, Connection};
@@ -212,6 +217,7 @@ impl Hub {
         cfg.workers = Some(2);
         cfg.admin_password = Some(ADMIN_PASSWORD.to_owned());
         cfg.default_key = Some(TEST_KEY.to_owned());
+        cfg.spool_dir = Some(db.dir().join("spool"));
         tweak(&mut cfg);
         let server = streamdom::server::run(cfg.clone())
             .await
