@@ -15,7 +15,7 @@ use crate::{
     ops,
     registry::{CloseAll, Registry, Shutdown},
     spool::Spool,
-    writer::{Drain, Writer},
+    writer::{CloseSpool, Drain, Writer},
 };
 
 /// Every response's policy: scripts only from the hub (none inline, none from a recorded page,
@@ -198,6 +198,7 @@ impl Server {
         }
         self.registry.send(CloseAll).await?;
         self.handle.stop(true).await;
+        self.writer.send(CloseSpool).await?;
         let _ = self.running.await;
         log::info!("stopped; {active} active sessions left to continue on the next start");
         Ok(())

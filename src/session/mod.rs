@@ -104,7 +104,7 @@ pub struct Session {
     lag: metrics::LagShare,
     /// Opened without the database: what it stored of this session is unknown.
     provisional: bool,
-    /// The row to create with the session's first write (set when opened without the database).
+    /// The row to create or reopen with the session's first write (no active row at start).
     opened: Option<sessions::NewSession>,
 }
 
@@ -155,43 +155,39 @@ impl Session {
         }
     }
 
-    /// The database cannot create the session's row (an outage): the session starts all the
-    /// same, its row goes to the writer with its first events (through the spool while the
-    /// outage lasts), and until a frame continues from what the hub knows it takes only a
-    /// recorder that starts from the beginning (see `Ingest`).
-    fn open_provisionally(
+    /// A session without an active row: new, ended, or unknown while the database cannot be
+    /// read (`provisional`). Its row is created or reopened by the writer with its first events
+    /// (through the spool during an outage), so a connection that sends nothing leaves no row.
+    fn open_anew(
         &mut self,
         now: i64,
         user_agent: Option<String>,
-        e: Error,
+        found: Option<sessions::OpenedSession>,
     ) -> sessions::OpenedSession {
-        log::warn!(
-            "session {}: the database cannot open it ({e}); recording it all the same",
-            self.id
-        );
-        self.provisional = true;
-        let row = SessionRow {
-            id: self.id.to_string(),
-            started_at: now,
-            last_event_at: now,
-            ended_at: None,
-            url: None,
-            user_agent: user_agent.clone(),
-            event_count: 0,
-            raw_bytes: 0,
-            stored_bytes: 0,
-            first_event_ts: None,
-            last_seq: 0,
-            project_id: crate::event::split_key(&self.id).0.to_owned(),
-        };
+        let opened = found.unwrap_or_else(|| sessions::OpenedSession {
+            row: SessionRow {
+                id: self.id.to_string(),
+                started_at: now,
+                last_event_at: now,
+                ended_at: None,
+                url: None,
+                user_agent: user_agent.clone(),
+                event_count: 0,
+                raw_bytes: 0,
+                stored_bytes: 0,
+                first_event_ts: None,
+                last_seq: 0,
+                project_id: crate::event::split_key(&self.id).0.to_owned(),
+            },
+            metas: Vec::new(),
+        });
         self.opened = Some(sessions::NewSession {
-            started_at: now,
+            started_at: opened.row.started_at,
             user_agent,
         });
-        sessions::OpenedSession {
-            row,
-            metas: Vec::new(),
-        }
+        let mut opened = opened;
+        opened.row.ended_at = None;
+        opened
     }
 
     fn info(&self) -> Option<SessionInfo> {
@@ -261,7 +257,7 @@ impl Session {
             return;
         }
         if self.opened.is_some() {
-            // Opened without the database and never sent an event: there is no row to end.
+            // Its row was never created or reopened (no event came): there is nothing to end.
             log::info!("session {} ended without events", self.id);
             return ctx.stop();
         }
@@ -319,21 +315,27 @@ impl Actor for Session {
         let open = async move {
             // Events of this session may still be in the spool, past what the database has.
             let spooled = writer.send(SpooledSeq(id.clone())).await.ok().flatten();
-            let agent = ua.clone();
-            let opened = store
-                .run_within(Some(OPEN_WAIT), move |c| {
-                    sessions::open_session(c, &id, now, agent)
-                })
+            let found = store
+                .run_within(Some(OPEN_WAIT), move |c| sessions::find_session(c, &id))
                 .await;
-            (spooled, opened, ua)
+            (spooled, found, ua)
         };
         // `wait` holds every other message until the session's state is loaded.
         ctx.wait(
             open.into_actor(self)
                 .map(move |(spooled, res, ua), act, ctx| {
                     let opened = match res {
-                        Ok(opened) => opened,
-                        Err(e) if e.is_unavailable() => act.open_provisionally(now, ua, e),
+                        Ok(Some(found)) if found.row.ended_at.is_none() => found,
+                        Ok(found) => act.open_anew(now, ua, found),
+                        Err(e) if e.is_unavailable() => {
+                            log::warn!(
+                                "session {}: the database cannot be read ({e}); recording it all \
+                                 the same",
+                                act.id
+                            );
+                            act.provisional = true;
+                            act.open_anew(now, ua, None)
+                        }
                         Err(e) => {
                             log::error!("session {}: could not open: {e}", act.id);
                             act.state = State::Closing;

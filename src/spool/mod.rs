@@ -47,7 +47,8 @@ pub struct Spool {
     next_id: u64,
     /// The last seq of each session among the records found at open.
     found: HashMap<String, u64>,
-    _lock: File,
+    /// Held while the spool is open; `None` once closed.
+    lock: Option<File>,
 }
 
 /// Just past the records a `peek` returned: what `consume` moves the head to.
@@ -94,7 +95,7 @@ impl Spool {
             records: 0,
             next_id: ids.last().map_or(1, |id| id + 1),
             found: HashMap::new(),
-            _lock: lock,
+            lock: Some(lock),
         };
         for (i, id) in ids.iter().enumerate() {
             let len = spool.check(*id, i + 1 == ids.len())?;
@@ -152,6 +153,7 @@ impl Spool {
     /// Appends records and makes them durable (fsync) before returning; `overloaded` when they
     /// would take the spool past its bound.
     pub fn append(&mut self, records: &[RecordRef<'_>]) -> Result<()> {
+        self.check_open()?;
         let mut buf = Vec::new();
         for r in records {
             record::frame(&mut buf, r);
@@ -262,6 +264,7 @@ impl Spool {
 
     /// Forgets the records up to `to` (they are stored), deleting the segments left behind.
     pub fn consume(&mut self, to: Position) -> Result<()> {
+        self.check_open()?;
         self.records = self.records.saturating_sub(to.records);
         self.head = (to.segment, to.offset);
         let mut removed = false;
@@ -288,6 +291,19 @@ impl Spool {
         }
         self.publish();
         Ok(())
+    }
+
+    /// Lets the directory go (the hub stops; another may open it), refusing anything after.
+    pub fn close(&mut self) {
+        self.tail = None;
+        self.lock = None;
+    }
+
+    fn check_open(&self) -> Result<()> {
+        match self.lock {
+            Some(_) => Ok(()),
+            None => Err(Error::internal("the spool is closed")),
+        }
     }
 
     /// Deletes every segment (when none holds a record).

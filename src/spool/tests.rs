@@ -218,4 +218,8 @@ fn one_hub_at_a_time() {
     let _s = Spool::open(dir.path(), 1 << 20).unwrap();
     let err = Spool::open(dir.path(), 1 << 20).err().expect("locked");
     assert!(err.to_string().contains("another hub"), "{err}");
+    let mut s = _s;
+    s.close();
+    assert!(s.append(&[rec("a", &events(1..=1, 1))]).is_err());
+    Spool::open(dir.path(), 1 << 20).expect("free once closed");
 }

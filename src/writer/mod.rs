@@ -22,7 +22,7 @@ use std::{
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-pub use self::spooling::{plan_replay, SpooledSeq};
+pub use self::spooling::{plan_replay, CloseSpool, SpooledSeq};
 use self::{
     plan::{Merges, Planned, Share},
     spooling::SharedSpool,

@@ -245,6 +245,20 @@ impl Handler<SpooledSeq> for Writer {
     }
 }
 
+/// The hub stops: once the writer has drained into the database or the spool, the spool lets
+/// its directory go, so that the next hub (in the same process, in tests) can open it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseSpool;
+
+impl Handler<CloseSpool> for Writer {
+    type Result = ();
+
+    fn handle(&mut self, _: CloseSpool, _: &mut Self::Context) {
+        lock(&self.spool).close();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use streamdom::{config::Config, server::Server};
 
+pub mod pg;
+
 pub const PG_ENV: &str = "STREAMDOM_TEST_POSTGRES_URL";
 /// Longest wait for anything a test expects; failing tests fail after this, passing ones don't wait.
 pub const WAIT: Duration = Duration::from_secs(10);
