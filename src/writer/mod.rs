@@ -190,11 +190,11 @@ impl Writer {
         }
     }
 
-    /// Takes the next flush out of `pending`: sessions in arrival order, skipping blocked ones,
+    /// Takes the next flush (at most `cap` bytes of events) out of `pending`: sessions in arrival order, skipping blocked ones,
     /// within the byte and session bounds; the rest stays pending, in order.
-    fn take_batch(&mut self, now: Instant) -> Vec<Append> {
+    fn take_batch(&mut self, now: Instant, cap: usize) -> Vec<Append> {
         self.blocked.retain(|_, until| *until > now);
-        let cap = self.cfg.flush_max_bytes.max(1);
+        let cap = cap.max(1);
         let (mut batch, mut rest) = (Vec::new(), Vec::new());
         let mut bytes = 0;
         for mut a in group(std::mem::take(&mut self.pending)) {
@@ -234,7 +234,7 @@ impl Writer {
             }
         }
         let now = Instant::now();
-        let mut batch = self.take_batch(now);
+        let mut batch = self.take_batch(now, self.cfg.flush_max_bytes);
         let busy: HashSet<Arc<str>> = self
             .pending
             .iter()

@@ -112,7 +112,12 @@ impl Writer {
         if self.appending || self.spool_retry_at.is_some_and(|t| now < t) {
             return;
         }
-        let batch = self.take_batch(now);
+        // An append is a small part of the spool, so that a nearly full spool still takes some.
+        let cap = self
+            .cfg
+            .flush_max_bytes
+            .min(usize::try_from(self.cfg.spool_max_bytes / 8).unwrap_or(usize::MAX));
+        let batch = self.take_batch(now, cap);
         if batch.is_empty() {
             return;
         }

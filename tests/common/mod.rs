@@ -500,7 +500,12 @@ impl Ws {
 
     /// The next JSON message or the close; panics after `WAIT`.
     pub async fn next(&mut self) -> Got {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.next_within(WAIT).await
+    }
+
+    /// The next JSON message or the close; panics after `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Got {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.framed.next())
                 .await
@@ -560,17 +565,22 @@ impl Ws {
     /// Waits up to `within` for the ack of `seq`, asserting that no ack goes past it (the hub
     /// acknowledges only what it stored, and it was sent no more).
     pub async fn ack_of(&mut self, seq: u64, within: Duration) {
-        tokio::time::timeout(within, async {
-            loop {
-                let ack = self.recv_type("ack").await["durable_seq"].as_u64().unwrap();
-                assert!(ack <= seq, "ack {ack} past {seq}");
-                if ack == seq {
-                    return;
-                }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let v = match self.next_within(left).await {
+                Got::Json(v) => v,
+                Got::Closed(r) => panic!("socket closed waiting for the ack of {seq}: {r:?}"),
+            };
+            if v["type"] != "ack" {
+                continue;
             }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no ack of {seq} within {within:?}"));
+            let ack = v["durable_seq"].as_u64().unwrap();
+            assert!(ack <= seq, "ack {ack} past {seq}");
+            if ack == seq {
+                return;
+            }
+        }
     }
 
     /// Skips messages until one of the given `type`.

@@ -67,7 +67,17 @@ impl PrivatePg {
         let data_s = data.to_str().unwrap();
         as_postgres(
             "initdb",
-            &["-D", data_s, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
+            &[
+                "-D",
+                data_s,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
         );
         let pg = PrivatePg {
             _dir: dir,
@@ -129,7 +139,13 @@ impl Drop for PrivatePg {
         let _ = Command::new("runuser")
             .args(["-u", "postgres", "--"])
             .arg(bin("pg_ctl"))
-            .args(["-D", self.data.to_str().unwrap_or_default(), "-m", "immediate", "stop"])
+            .args([
+                "-D",
+                self.data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
             .output();
     }
 }
