@@ -142,6 +142,14 @@ fn segments(dir: &Path) -> usize {
     })
 }
 
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    })
+}
+
 async fn wait_spool_empty(dir: &Path) {
     let deadline = Instant::now() + DRAIN;
     while segments(dir) > 0 {
@@ -197,12 +205,19 @@ async fn a_backlog_spooled_through_an_outage_is_stored_once_and_in_order(backend
     }
     assert!(ready["spool"]["records"].as_u64().unwrap() > 0, "{ready}");
 
+    let spooled = dir_bytes(spool.path());
+    let returned = Instant::now();
     db.back();
     // Recording goes on while the spool drains: the new events must come after it.
     let more = send_heavy(&mut rec, last + 1, 100, 10, 1_000).await;
     rec.ack_of(more, DRAIN).await;
     db.wait_stored(&id, more).await;
     wait_spool_empty(spool.path()).await;
+    eprintln!(
+        "{backend:?}: {:.1} MB spooled, drained {:.1} s after the database returned",
+        spooled as f64 / 1e6,
+        returned.elapsed().as_secs_f64()
+    );
     let stored = hub.stored(&id).await;
     assert_eq!(seqs(&stored), (1..=more).collect::<Vec<_>>());
 }
@@ -389,3 +404,54 @@ async fn a_record_replayed_after_a_crash_mid_drain_is_not_stored_twice(backend: 
     assert_eq!(welcome["received_seq"], 30);
 }
 both!(a_record_replayed_after_a_crash_mid_drain_is_not_stored_twice);
+
+async fn sigterm_during_an_outage_spools_what_is_pending_and_sends_the_final_acks(
+    backend: Backend,
+) {
+    let mut db = Db::new(backend);
+    let (_dir, path) = workdir();
+    let spool = path.join("spool");
+    // Flushes every 5 s: what arrives right before the SIGTERM is still pending then.
+    let args = serve_args(&db, &spool, &["--flush-interval-ms", "5000"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let proc = HubProcess::start(&path, &args, ENV);
+    let hub = client(&proc).await;
+    let id = unique_id("sigterm");
+    let (mut rec, _) = hub.recorder(&id).await;
+    rec.send(&frame(1, &page(1_000, 8))).await;
+    rec.ack_of(10, Duration::from_secs(20)).await;
+
+    db.outage();
+    rec.send(&frame(11, &page(2_000, 8))).await;
+    rec.ack_of(20, Duration::from_secs(40)).await;
+    rec.send(&frame(21, &page(3_000, 8))).await;
+    // Let the frame reach the session, not the writer: the next flush is seconds away.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = Instant::now();
+    assert!(proc.stop().success(), "a clean exit");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(20),
+        "stopped in {:?}",
+        stopping.elapsed()
+    );
+    let (code, reason, before) = rec.closed().await;
+    let acks: Vec<u64> = before
+        .iter()
+        .filter(|m| m["type"] == "ack")
+        .filter_map(|m| m["durable_seq"].as_u64())
+        .collect();
+    assert_eq!(
+        acks.last(),
+        Some(&30),
+        "the final ack, from the spool: {before:?}"
+    );
+    assert_eq!((code, reason.as_str()), (1012, "shutting_down"));
+    assert!(segments(&spool) > 0, "the pending events went to the spool");
+
+    db.back();
+    let proc = HubProcess::start(&path, &args, ENV);
+    db.wait_stored(&id, 30).await;
+    wait_spool_empty(&spool).await;
+    assert!(proc.stop().success());
+}
+both!(sigterm_during_an_outage_spools_what_is_pending_and_sends_the_final_acks);

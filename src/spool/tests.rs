@@ -223,3 +223,36 @@ fn one_hub_at_a_time() {
     assert!(s.append(&[rec("a", &events(1..=1, 1))]).is_err());
     Spool::open(dir.path(), 1 << 20).expect("free once closed");
 }
+
+/// Figures for docs/DEPLOY.md: `cargo test --release --lib spool_throughput -- --ignored
+/// --nocapture` (in a directory on the disk the spool will use: `TMPDIR=…`).
+#[test]
+#[ignore]
+fn spool_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Spool::open(dir.path(), 4 << 30).unwrap();
+    for (per_append, n) in [(64 << 10, 400), (1 << 20, 100), (4 << 20, 40)] {
+        let batch = events(1..=(per_append / 1000) as u64, 1000 - 40);
+        let bytes: usize = batch.iter().map(|e| e.json.len()).sum();
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            s.append(&[rec("s", &batch)]).unwrap();
+        }
+        let took = t.elapsed().as_secs_f64();
+        println!(
+            "append+fsync of {} KiB: {:.1} MB/s, {:.2} ms each",
+            per_append >> 10,
+            (bytes * n) as f64 / took / 1e6,
+            took * 1000.0 / n as f64
+        );
+    }
+    let (total, t) = (s.bytes(), std::time::Instant::now());
+    while !s.is_empty() {
+        let (_, pos) = s.peek(4 << 20).unwrap();
+        s.consume(pos).unwrap();
+    }
+    println!(
+        "read back and delete: {:.1} MB/s",
+        total as f64 / t.elapsed().as_secs_f64() / 1e6
+    );
+}
