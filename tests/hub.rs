@@ -334,3 +334,30 @@ async fn small_chunks_are_merged_while_history_is_read(backend: Backend) {
     assert!(0 < stored && stored < raw, "stored {stored} of raw {raw}");
 }
 both!(small_chunks_are_merged_while_history_is_read);
+
+/// An ended session's duration runs from its start to its last event: the idle wait for a
+/// recorder that never came back is not part of it (a 0.4 s recording is not listed as 1.4 s).
+async fn duration_ends_at_the_last_event_not_the_idle_timeout(backend: Backend) {
+    let hub = Hub::start_with(backend, |c| c.idle_timeout_secs = 2).await;
+    let id = unique_id("duration");
+    let started = std::time::Instant::now();
+    let (mut rec, _) = hub.recorder(&id).await;
+    rec.send(&frame(1, &page(1_000, 1))).await;
+    rec.ack_of(3, WAIT).await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    rec.send(&frame(4, &[inc(1_400, 4)])).await;
+    rec.ack_of(4, WAIT).await;
+    let span = started.elapsed().as_millis() as i64;
+    rec.close().await;
+    eventually("the session ends", || async {
+        hub.get(&format!("/api/sessions/{id}")).await.1["active"] == false
+    })
+    .await;
+    let (_, info) = hub.get(&format!("/api/sessions/{id}")).await;
+    let duration = info["duration_ms"].as_i64().unwrap();
+    assert!(
+        (400..=span).contains(&duration),
+        "duration {duration} ms, events spanned at most {span} ms"
+    );
+}
+both!(duration_ends_at_the_last_event_not_the_idle_timeout);

@@ -89,6 +89,8 @@ impl Drop for FreshDb {
 pub struct SpawnedHub {
     child: Child,
     pub base_url: String,
+    /// The administrator's password the hub was started with (random, per hub).
+    pub admin_password: String,
 }
 
 impl SpawnedHub {
@@ -100,6 +102,7 @@ impl SpawnedHub {
         extra: &[String],
         key: &str,
     ) -> Result<Self, String> {
+        let admin_password = uuid::Uuid::new_v4().simple().to_string();
         let mut child = Command::new(hub)
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--database-url", database_url])
@@ -110,6 +113,7 @@ impl SpawnedHub {
             // The bench reads the bound address from the log; warnings still come through.
             .env("RUST_LOG", "warn,streamdom::server=info")
             .env("STREAMDOM_DEFAULT_KEY", key)
+            .env("STREAMDOM_ADMIN_PASSWORD", &admin_password)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -130,7 +134,11 @@ impl SpawnedHub {
             }
         });
         match rx.recv_timeout(START_TIMEOUT) {
-            Ok(base_url) => Ok(SpawnedHub { child, base_url }),
+            Ok(base_url) => Ok(SpawnedHub {
+                child,
+                base_url,
+                admin_password,
+            }),
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
@@ -349,4 +357,25 @@ pub fn machine() -> String {
         "{cores} cores ({cpu}), {mem_gib:.1} GiB RAM, Linux {}",
         kernel.trim()
     )
+}
+
+/// Signs in as `admin` through the login form and returns the `Cookie` header viewers send
+/// (watching needs a signed-in user).
+pub fn sign_in(base_url: &str, password: &str) -> Result<String, String> {
+    actix_web::rt::System::new().block_on(async {
+        let res = awc::Client::builder()
+            .disable_redirects()
+            .finish()
+            .post(format!("{base_url}/login"))
+            .send_form(&[("username", "admin"), ("password", password)])
+            .await
+            .map_err(|e| format!("sign-in: {e}"))?;
+        res.headers()
+            .get_all(awc::http::header::SET_COOKIE)
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .find(|c| c.starts_with("streamdom_session=") && c.len() > "streamdom_session=".len())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("sign-in refused ({})", res.status()))
+    })
 }

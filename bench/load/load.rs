@@ -65,6 +65,8 @@ pub struct Plan {
     pub setup_timeout: Duration,
     pub drain_timeout: Duration,
     pub fixtures: Arc<Vec<Fixture>>,
+    /// The header viewers sign in with: `Cookie` or `Authorization`, and its value.
+    pub viewer_auth: Option<(String, String)>,
 }
 
 /// Everything measured in a run; each thread fills its own and they are merged at the end.
@@ -211,10 +213,13 @@ fn worker(
             .connector(NoDelay(actix_tls::connect::ConnectorService::default()))
             .limit(0)
             .timeout(CONNECT_TIMEOUT);
-        let client = awc::Client::builder()
+        let mut client = awc::Client::builder()
             .connector(connector)
-            .timeout(CONNECT_TIMEOUT)
-            .finish();
+            .timeout(CONNECT_TIMEOUT);
+        if let Some((name, value)) = &plan.viewer_auth {
+            client = client.add_default_header((name.as_str(), value.as_str()));
+        }
+        let client = client.finish();
         let tally = Rc::new(RefCell::new(Tally::default()));
         let permits = (plan.connect_concurrency / plan.threads).max(1);
         let gate = Rc::new(Semaphore::new(permits));

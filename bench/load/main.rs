@@ -4,12 +4,14 @@
 //! hub each, to find where it breaks. See docs/PERFORMANCE.md.
 //!
 //! Layout: `fixture` (recorded streams → templates), `load` (the socket clients and the
-//! measurements), `hub` (spawning the hub, fresh databases, /proc), `report` (table and JSON).
+//! measurements), `hub` (spawning the hub, fresh databases, /proc), `report` (table and JSON),
+//! `soak` (one hub for an hour with churn: memory and open files over time).
 
 mod fixture;
 mod hub;
 mod load;
 mod report;
+mod soak;
 
 use std::{
     net::SocketAddr,
@@ -67,6 +69,11 @@ pub struct BenchArgs {
         default_value = "pk_bench_default_key"
     )]
     pub key: String,
+
+    /// Without --spawn: an API token (`Authorization: Bearer`) viewers watch with; a spawned
+    /// hub is signed in to as its administrator instead.
+    #[arg(long, env = "STREAMDOM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 
     /// With --spawn: the hub binary (default: `streamdom` beside this one).
     #[arg(long)]
@@ -150,11 +157,27 @@ pub struct BenchArgs {
     /// With --spawn: keep each step's database (schema or file) instead of dropping it.
     #[arg(long)]
     pub keep_data: bool,
+
+    /// Soak mode (needs --spawn): one hub for this many seconds under --sessions with churn,
+    /// sampling its memory and open files; replaces the steps.
+    #[arg(long, default_value_t = 0.0)]
+    pub soak_secs: f64,
+
+    /// Soak mode: sessions last one round; half of them end and are replaced every half round.
+    #[arg(long, default_value_t = 60.0)]
+    pub soak_round_secs: f64,
+
+    /// Soak mode: seconds between two samples of the hub's memory and open files.
+    #[arg(long, default_value_t = 10.0)]
+    pub soak_sample_secs: f64,
 }
 
 fn run(args: BenchArgs) -> Result<(), String> {
     check_args(&args)?;
     let fixtures = Arc::new(fixture::load_dir(&fixtures_dir(args.fixtures.as_deref()))?);
+    if args.soak_secs > 0.0 {
+        return soak::run(&args, fixtures);
+    }
     let steps = if args.scale.is_empty() {
         vec![args.sessions]
     } else {
@@ -240,6 +263,14 @@ fn check_args(args: &BenchArgs) -> Result<(), String> {
     if !args.spawn {
         loopback(&args.hub)?;
     }
+    if args.soak_secs > 0.0 {
+        if !args.spawn {
+            return Err("--soak-secs needs --spawn (it samples a hub of its own)".into());
+        }
+        if !(args.soak_round_secs >= 2.0 && args.soak_sample_secs > 0.0) {
+            return Err("--soak-round-secs must be ≥ 2 and --soak-sample-secs > 0".into());
+        }
+    }
     Ok(())
 }
 
@@ -301,6 +332,7 @@ fn run_step(
     };
     let base_ws = loopback(spawned.as_ref().map_or(&args.hub, |h| &h.base_url))?;
     let pid = spawned.as_ref().map(SpawnedHub::pid).or(args.hub_pid);
+    let viewer_auth = viewer_auth(args, spawned.as_ref())?;
     let backend = db
         .as_ref()
         .map_or_else(|| "hub".to_owned(), |d| d.backend().to_owned());
@@ -319,6 +351,7 @@ fn run_step(
         setup_timeout: Duration::from_secs_f64(args.setup_timeout),
         drain_timeout: Duration::from_secs_f64(args.drain_timeout),
         fixtures,
+        viewer_auth,
     };
     let mut peak_rss = 0u64;
     let mut cpu_start = None;
@@ -386,6 +419,21 @@ fn run_step(
     };
     step.broken = verdict(&step, args.break_p99_ms);
     Ok(step)
+}
+
+/// How viewers sign in: as the administrator of a hub of our own, or with `--token`.
+fn viewer_auth(
+    args: &BenchArgs,
+    spawned: Option<&SpawnedHub>,
+) -> Result<Option<(String, String)>, String> {
+    Ok(match (spawned, &args.token) {
+        (Some(hub), _) => Some((
+            "Cookie".into(),
+            hub::sign_in(&hub.base_url, &hub.admin_password)?,
+        )),
+        (None, Some(token)) => Some(("Authorization".into(), format!("Bearer {token}"))),
+        (None, None) => None,
+    })
 }
 
 /// Why a step counts as broken: latency over the limit, or anything lost or refused.

@@ -29,7 +29,6 @@ pub struct SessionRow {
 impl SessionRow {
     /// `id` is the hub's key `<project>:<id>`; the API shows the two apart.
     pub fn info(&self) -> SessionInfo {
-        let end = self.ended_at.unwrap_or(self.last_event_at);
         SessionInfo {
             id: split_key(&self.id).1.to_owned(),
             project: self.project_id.clone(),
@@ -37,7 +36,9 @@ impl SessionRow {
             started_at: protocol::rfc3339(self.started_at),
             last_event_at: protocol::rfc3339(self.last_event_at),
             ended_at: self.ended_at.map(protocol::rfc3339),
-            duration_ms: (end - self.started_at).max(0),
+            // To the last event: the idle wait for a recorder that never came back is not
+            // part of what the visitor did.
+            duration_ms: (self.last_event_at - self.started_at).max(0),
             url: self.url.clone(),
             user_agent: self.user_agent.clone(),
             event_count: self.event_count,

@@ -470,6 +470,11 @@ impl Ws {
         self.framed.send(Message::Text(text.into())).await.unwrap();
     }
 
+    /// Sends unless the connection is gone (a hub killed mid-stream); false then.
+    pub async fn try_send_text(&mut self, text: String) -> bool {
+        self.framed.send(Message::Text(text.into())).await.is_ok()
+    }
+
     pub async fn send_message(&mut self, msg: Message) {
         self.framed.send(msg).await.unwrap();
     }

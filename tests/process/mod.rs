@@ -93,6 +93,10 @@ impl HubProcess {
         HubProcess { child, base, log }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.base, path)
     }
