@@ -67,7 +67,8 @@ impl Spool {
         };
         fs::create_dir_all(dir).map_err(|e| fail("cannot create it", e))?;
         let lock = File::create(dir.join(LOCK_FILE)).map_err(|e| fail("cannot lock it", e))?;
-        if lock.try_lock().is_err() {
+        let flags = rustix::fs::FlockOperation::NonBlockingLockExclusive;
+        if rustix::fs::flock(&lock, flags).is_err() {
             return Err(Error::Startup(format!(
                 "spool {}: another hub is using it (set --spool-dir)",
                 dir.display()

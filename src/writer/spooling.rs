@@ -272,7 +272,7 @@ mod tests {
     fn record(id: &str, seqs: std::ops::RangeInclusive<u64>, opened: bool) -> Record {
         Record {
             session_id: id.into(),
-            opened: opened.then(|| NewSession {
+            opened: opened.then_some(NewSession {
                 started_at: 1,
                 user_agent: None,
             }),
