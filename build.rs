@@ -23,6 +23,10 @@ fn main() {
     }
     for watched in [
         "recorder-js/src",
+        "recorder-js/loader",
+        "recorder-js/types.mjs",
+        "recorder-js/tsconfig.json",
+        "recorder-js/tsconfig.build.json",
         "web/build.mjs",
         "recorder-js/package.json",
         "static",

@@ -213,7 +213,7 @@ async fn login_page(req: HttpRequest) -> Result<HttpResponse> {
     if principal(&req).await.is_ok() {
         return Ok(see_other("/"));
     }
-    assets::serve("login.html")
+    assets::serve("login.html", &req)
 }
 
 #[derive(Deserialize)]

@@ -228,8 +228,7 @@ fn project(action: ProjectAction, cfg: &Config) -> Result<()> {
             let key = row.public_key.as_deref().unwrap_or_default();
             let hub = cfg.public_url.as_deref().unwrap_or("https://HUB");
             eprintln!("added project {name}; record its pages with:\n");
-            println!("<script src=\"{hub}/streamdom.js?key={key}\"></script>");
-            println!("<script>StreamDOM.init()</script>");
+            println!("{}", streamdom::assets::snippet(hub, key));
         }
         ProjectAction::List => {
             for p in db::projects::list(&mut conn)? {

@@ -91,10 +91,9 @@ pub async fn run(cfg: Config) -> Result<Server> {
         announce(
             &cfg,
             &format!(
-                "Created the project `default`. Add these two lines to the pages to record:\n\n\
-                 <script src=\"{hub}/streamdom.js?key={key}\"></script>\n\
-                 <script>StreamDOM.init()</script>\n\n\
-                 More projects and allowed origins: `streamdom project --help`."
+                "Created the project `default`. Add this to the pages to record:\n\n{}\n\n\
+                 More projects and allowed origins: `streamdom project --help`.",
+                crate::assets::snippet(&hub, &key)
             ),
         );
     }

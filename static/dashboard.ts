@@ -24,6 +24,26 @@ viewport.append(spacer);
 const countEl = document.getElementById('count');
 const emptyEl = document.getElementById('empty');
 
+// The inline loader (recorder-js/loader/loader.js, minified by web/build.mjs), with the script's
+// URL as "__STREAMDOM_SRC__".
+declare const STREAMDOM_LOADER: string;
+
+/** The snippet to paste, as the hub prints it at first start (src/assets/mod.rs `snippet`). */
+function snippet(key: string): string {
+  const src = JSON.stringify(`${location.origin}/streamdom.js?key=${key}`).replace(/</g, '\\u003c');
+  return `<script>\n${STREAMDOM_LOADER.replace('"__STREAMDOM_SRC__"', () => src)}\nStreamDOM.init();\n</script>`;
+}
+
+/** Fills the empty state's snippet with the first project's key this user can see. */
+async function showSnippet(): Promise<void> {
+  const res = await fetch('/api/projects');
+  if (!res.ok) return;
+  const { projects } = (await res.json()) as { projects: { key: string | null }[] };
+  const key = projects.find((p) => p.key)?.key ?? 'PUBLIC_KEY';
+  const pre = emptyEl?.querySelector('pre');
+  if (pre) pre.textContent = snippet(key);
+}
+
 const startOf = (key: string) => Date.parse(sessions.get(key)!.started_at) || 0;
 // Two projects may use the same session id: the list keys sessions by both.
 const keyOf = (s: SessionInfo) => `${s.project}:${s.id}`;
@@ -112,4 +132,5 @@ new ReconnectingSocket<HubToFeed, never>(() => wsUrl('/ws/sessions'), {
   },
 }).connect();
 void load();
+showSnippet().catch((e) => console.error(e));
 draw();

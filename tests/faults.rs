@@ -125,15 +125,16 @@ async fn kill_9_mid_stream_loses_no_acknowledged_event(backend: Backend) {
         let sent: u64 = streams.iter().map(|s| s.sent).sum();
         let acked: u64 = streams.iter().map(|s| s.acked).sum();
         println!("round {round}: killed after {after_ms} ms; sent {sent}, acknowledged {acked}");
-        assert!(
-            acked > 0,
-            "round {round}: nothing was acknowledged before the kill"
-        );
         drop(proc);
         proc = start(&path, &hub.db);
         hub.base = proc.base.clone();
         hub.admin = hub.sign_in(ADMIN, ADMIN_PASSWORD).await.unwrap();
     }
+    // On a loaded machine the first kill may come before any ack; later ones cannot all.
+    assert!(
+        streams.iter().map(|s| s.acked).sum::<u64>() > 0,
+        "nothing was acknowledged before any kill"
+    );
     // The last reconnect: check what is durable, send the rest, and wait for all of it.
     for (s, st) in streams.iter_mut().enumerate() {
         let (mut rec, welcome) = hub.recorder(&st.id).await;

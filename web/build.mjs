@@ -4,7 +4,8 @@ import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
+import { bundledDeclarations } from '../recorder-js/types.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -18,16 +19,35 @@ function outDir(argv) {
 }
 
 // Browsers that have WebSocket, fetch keepalive and ES2020 syntax (import.meta); older ones are not worth the bytes.
-const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning', absWorkingDir: root };
+// `streamdom-source`: the dashboard imports @streamdom/recorder from its sources (package.json exports).
+const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning', absWorkingDir: root, conditions: ['streamdom-source'] };
+
+// Served precompressed: the hub picks a file's .br or .gz variant by Accept-Encoding (src/assets.rs).
+const COMPRESSIBLE = /\.(js|mjs|css|html|json|mts|svg)$/;
+const gzip = (data) => gzipSync(data, { level: 9 });
+const brotli = (data) => brotliCompressSync(data, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_SIZE_HINT]: data.length } });
+
+/** The inline loader, minified, with `__STREAMDOM_SRC__` where the hub puts the script's URL. */
+async function loader() {
+  const source = await readFile(join(recorderDir, 'loader/loader.js'), 'utf8');
+  const { code } = await esbuild.transform(source, { minify: true, target: 'es5', legalComments: 'none' });
+  if (!code.includes('"__STREAMDOM_SRC__"')) throw new Error('the minified loader lost its URL placeholder');
+  return code.trim();
+}
 
 async function main() {
   const out = outDir(process.argv);
   await mkdir(out, { recursive: true });
   const started = Date.now();
+  const snippet = await loader();
   await Promise.all([
+    writeFile(join(out, 'loader.js'), snippet),
+    writeFile(join(out, 'streamdom.d.mts'), bundledDeclarations()),
     esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-iife.ts')], format: 'iife', outfile: join(out, 'streamdom.js') }),
-    esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-esm.ts')], format: 'esm', outfile: join(out, 'streamdom.mjs') }),
-    esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts'), login: join(staticDir, 'login.ts') }, format: 'iife', outdir: out }),
+    // Deno (and tools that follow it) find the types from the module itself.
+    esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-esm.ts')], format: 'esm', outfile: join(out, 'streamdom.mjs'), banner: { js: '// @ts-self-types="./streamdom.d.mts"' } }),
+    // The sessions page shows the loader when there is nothing to list yet.
+    esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts'), login: join(staticDir, 'login.ts') }, format: 'iife', outdir: out, define: { STREAMDOM_LOADER: JSON.stringify(snippet) } }),
     esbuild.build({ ...common, entryPoints: [join(staticDir, 'style.css')], outfile: join(out, 'style.css') }),
     // The replayer's cursor and click styles.
     esbuild.build({ ...common, entryPoints: [createRequire(import.meta.url).resolve('rrweb/dist/style.css')], outfile: join(out, 'rrweb.css') }),
@@ -36,15 +56,25 @@ async function main() {
     copyFile(join(staticDir, 'login.html'), join(out, 'login.html')),
   ]);
 
+  // sizes.json: bytes the hub sends for each file, raw and in each encoding it has.
   const sizes = {};
   for (const name of (await readdir(out)).sort()) {
-    if (name === 'sizes.json') continue;
+    if (name === 'sizes.json' || /\.(gz|br)$/.test(name)) continue;
     const data = await readFile(join(out, name));
-    sizes[name] = { raw: data.length, gzip: gzipSync(data, { level: 9 }).length };
+    sizes[name] = { raw: data.length };
+    if (!COMPRESSIBLE.test(name)) continue;
+    for (const [ext, encode] of [['gz', gzip], ['br', brotli]]) {
+      const packed = encode(data);
+      // A variant no smaller than the file is not worth a header.
+      if (packed.length >= data.length) continue;
+      await writeFile(join(out, `${name}.${ext}`), packed);
+      sizes[name][ext === 'gz' ? 'gzip' : 'br'] = packed.length;
+    }
   }
   await writeFile(join(out, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
   const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`streamdom.js: ${kb(sizes['streamdom.js'].gzip)} gzip (${kb(sizes['streamdom.js'].raw)} raw); built ${Object.keys(sizes).length} files into ${out} in ${Date.now() - started} ms`);
+  const js = sizes['streamdom.js'];
+  console.log(`streamdom.js: ${kb(js.br)} br, ${kb(js.gzip)} gzip (${kb(js.raw)} raw); built ${Object.keys(sizes).length} files into ${out} in ${Date.now() - started} ms`);
 }
 
 main().catch((err) => {

@@ -36,6 +36,8 @@ try {
     target: 'node20',
     sourcemap: 'inline',
     absWorkingDir: root,
+    // @streamdom/recorder from its sources, not its built dist/ (see its package.json exports).
+    conditions: ['streamdom-source'],
     logLevel: 'warning',
   });
   const bundles = (await readdir(out)).filter((n) => n.endsWith('.mjs')).sort().map((n) => join(out, n));

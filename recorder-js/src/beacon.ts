@@ -10,16 +10,26 @@ export function postFrames(url: string, frames: { body: string; bytes: number }[
   for (const f of frames) {
     if (inFlight + f.bytes <= KEEPALIVE_QUOTA && keepalive(url, f)) { sent++; continue; }
     // text/plain keeps the request "simple": no CORS preflight that an unloading page cannot wait for.
-    const ok = typeof navigator.sendBeacon === 'function' && navigator.sendBeacon(url, new Blob([f.body], { type: 'text/plain' }));
-    if (!ok) break;
+    if (!beacon(url, f.body)) break;
     sent++;
   }
   return sent;
 }
 
+function beacon(url: string, body: string): boolean {
+  try {
+    return typeof navigator.sendBeacon === 'function' && navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }));
+  } catch {
+    // Some browsers throw instead of returning false (a quota, a page being unloaded).
+    return false;
+  }
+}
+
 function keepalive(url: string, f: { body: string; bytes: number }): boolean {
   try {
     inFlight += f.bytes;
+    // A hub that is down or a page being torn down rejects this: a rejection left unhandled
+    // would reach the site's own error tracking. What is lost stays in storage for the next page.
     fetch(url, { method: 'POST', body: f.body, keepalive: true, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } })
       .catch(() => {})
       .finally(() => { inFlight -= f.bytes; });

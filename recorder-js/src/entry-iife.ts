@@ -2,7 +2,20 @@
 
 import StreamDOM, { setDefaultEndpoint } from './index';
 
-// currentScript is only set while the script first runs, so read it now.
+// currentScript is only set while the script first runs (async scripts included), so read it now.
 setDefaultEndpoint((document.currentScript as HTMLScriptElement | null)?.src);
 const w = window as unknown as Record<string, unknown>;
+// The inline loader (recorder-js/loader/loader.js) left a stub whose `_q` holds the calls made
+// before this script arrived: replace it, then make them in order.
+const stub = w.StreamDOM as { _q?: [string, ArrayLike<unknown>][] } | undefined;
 w.StreamDOM = w.StreamDom = StreamDOM;
+for (const [method, args] of Array.isArray(stub?._q) ? stub._q : []) {
+  const fn = (StreamDOM as Record<string, unknown>)[method];
+  try {
+    if (typeof fn === 'function') fn(...Array.from(args));
+    else console.warn(`StreamDOM: no method ${method}`);
+  } catch (e) {
+    // The site's own call was wrong (e.g. an invalid sessionId); say so without throwing into the page.
+    console.warn(e instanceof Error ? e.message : e);
+  }
+}

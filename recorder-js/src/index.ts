@@ -50,7 +50,7 @@ let defaultEndpoint: string | undefined;
 let defaultKey: string | undefined;
 let active: Handle | undefined;
 
-/** Set by the bundle entry points from where the script itself was loaded (and its `?key=`). */
+/** @internal Set by the bundle entry points from where the script itself was loaded (and its `?key=`). */
 export function setDefaultEndpoint(url: string | undefined | null): void {
   if (!url) return;
   try {
@@ -92,7 +92,12 @@ function init(options: InitOptions = {}): Handle {
   return handle;
 }
 
-const StreamDOM = { init };
+/** Stop the running recording, if any (what `handle.stop()` does, for code that kept no handle). */
+function stop(): Promise<void> {
+  return active ? active.stop() : Promise.resolve();
+}
+
+const StreamDOM = { init, stop };
 export { StreamDOM as StreamDom, StreamDOM };
 export { ClockSync } from './clock';
 export default StreamDOM;

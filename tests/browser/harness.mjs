@@ -130,8 +130,11 @@ export class Hub {
   }
 }
 
-/** Serves tests/browser/site/*.html on its own port (another origin than the hub), with {{HUB}} filled in. */
-export async function startSite(hubUrl) {
+/**
+ * Serves tests/browser/site/*.html on its own port (another origin than the hub), with {{HUB}},
+ * {{KEY}} and each `{{NAME}}` of `vars` filled in.
+ */
+export async function startSite(hubUrl, vars = {}) {
   const siteDir = join(here, 'site');
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
@@ -140,7 +143,8 @@ export async function startSite(hubUrl) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
-    const html = (await readFile(join(siteDir, name), 'utf8')).replaceAll('{{HUB}}', hubUrl).replaceAll('{{KEY}}', KEY);
+    let html = (await readFile(join(siteDir, name), 'utf8')).replaceAll('{{HUB}}', hubUrl).replaceAll('{{KEY}}', KEY);
+    for (const [k, v] of Object.entries(vars)) html = html.replaceAll(`{{${k}}}`, () => v);
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
