@@ -16,7 +16,11 @@ use serde::Deserialize;
 use crate::{
     access::{self, Changing, SignedIn},
     admin, assets,
-    auth::{cache::Verified, limiter::SignInLimiter, projects::Scope},
+    auth::{
+        cache::{KnownKeys, Verified},
+        limiter::SignInLimiter,
+        projects::Scope,
+    },
     compression,
     config::{parse_key, Config},
     db::{
@@ -59,6 +63,8 @@ pub struct AppState {
     pub verified: Verified,
     /// Events and bytes per second, recorders per key, sockets per address (in memory).
     pub limits: Arc<Limits>,
+    /// Ingest keys the database confirmed, for recorders arriving while it cannot be asked.
+    pub keys: KnownKeys,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -118,11 +124,17 @@ async fn ingest_project(state: &AppState, req: &HttpRequest, key: Option<&str>) 
     let key = key
         .and_then(|k| parse_key(k).ok())
         .ok_or(Error::InvalidKey)?;
-    let project = state
-        .store
-        .run(move |c| projects::by_key(c, &key))
-        .await?
-        .ok_or(Error::InvalidKey)?;
+    let asked = key.clone();
+    let project = match state.store.read(move |c| projects::by_key(c, &asked)).await {
+        Ok(found) => {
+            state.keys.put(&key, found.as_ref());
+            found.ok_or(Error::InvalidKey)?
+        }
+        // The database cannot be asked: a key it confirmed before still records (the events go
+        // to the spool), so that visitors arriving during an outage are recorded too.
+        Err(e) if e.is_unavailable() => state.keys.get(&key).ok_or(Error::Unavailable)?,
+        Err(e) => return Err(e),
+    };
     let origin = match req.headers().get(header::ORIGIN) {
         Some(o) => Some(o.to_str().map_err(|_| Error::OriginNotAllowed)?),
         None => None,

@@ -54,6 +54,16 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_MEMORY_BUDGET_BYTES", default_value_t = 1024 * MIB)]
     pub memory_budget_bytes: usize,
 
+    /// Directory of the durable spool, where accepted events wait (fsynced, and acknowledged)
+    /// while the database cannot take them. Default: `<data-dir>/spool`.
+    #[arg(long, env = "STREAMDOM_SPOOL_DIR")]
+    pub spool_dir: Option<PathBuf>,
+
+    /// Bytes the spool may hold on disk; past it recorders are told `overloaded` and keep their
+    /// events until the database is back (nothing is dropped).
+    #[arg(long, env = "STREAMDOM_SPOOL_MAX_BYTES", default_value_t = 1024 * MIB as u64)]
+    pub spool_max_bytes: u64,
+
     /// The writer flushes at least this often, in milliseconds.
     #[arg(long, env = "STREAMDOM_FLUSH_INTERVAL_MS", default_value_t = 50)]
     pub flush_interval_ms: u64,
@@ -269,7 +279,16 @@ impl Config {
         }
     }
 
-    /// A configuration with every default, for tests and the bench.
+    /// The spool's directory: the explicit one, or `spool` in the data dir.
+    pub fn resolved_spool_dir(&self) -> PathBuf {
+        self.spool_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("spool"))
+    }
+
+    /// A configuration with every default, for tests and the bench; its spool is a directory
+    /// of its own under the system's temp dir, so that hubs started side by side never share
+    /// one (a restart with the same configuration finds it again).
     pub fn with_defaults(bind: SocketAddr, database_url: String) -> Self {
         #[derive(clap::Parser)]
         struct Wrapper {
@@ -279,6 +298,9 @@ impl Config {
         let mut config = <Wrapper as clap::Parser>::parse_from(["streamdom"]).config;
         config.bind = bind;
         config.database_url = Some(database_url);
+        config.spool_dir = Some(
+            std::env::temp_dir().join(format!("streamdom-spool-{}", uuid::Uuid::new_v4().simple())),
+        );
         config
     }
 }

@@ -37,6 +37,8 @@ pub enum Error {
     ShuttingDown,
     #[error("this session is closing; reconnect in a moment")]
     SessionClosing,
+    #[error("the database is unavailable and this cannot be answered from what the hub holds; retry once it is back")]
+    Unavailable,
     #[error("this viewer fell too far behind; reconnect to continue from the latest snapshot")]
     ViewerTooSlow,
     #[error("sign in first (a session cookie or an API token)")]
@@ -82,6 +84,7 @@ impl Error {
             Error::Overloaded => "overloaded",
             Error::ShuttingDown => "shutting_down",
             Error::SessionClosing => "session_closing",
+            Error::Unavailable => "unavailable",
             Error::ViewerTooSlow => "viewer_too_slow",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden => "forbidden",
@@ -113,9 +116,10 @@ impl Error {
                 StatusCode::FORBIDDEN
             }
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Error::Overloaded | Error::ShuttingDown | Error::SessionClosing => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Error::Overloaded
+            | Error::ShuttingDown
+            | Error::SessionClosing
+            | Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_)
             | Error::Pool(_)
             | Error::Migration(_)
@@ -152,6 +156,7 @@ impl Error {
             Error::Overloaded,
             Error::ShuttingDown,
             Error::SessionClosing,
+            Error::Unavailable,
             Error::ViewerTooSlow,
             Error::Unauthorized,
             Error::Forbidden,

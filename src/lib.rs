@@ -19,6 +19,8 @@
 //!   lifecycle through a `Recipient`, never by naming the registry.
 //! - `writer`: batches every session's events into transactions; `writer::plan` decides which
 //!   small chunks merge. It tells sessions what is durable through a `Recipient`.
+//! - `spool`: the durable on-disk spool the writer falls back on while the database cannot
+//!   take its flushes (segment files of checksummed records, fsynced before acknowledging).
 //! - `db`: the connection over SQLite and PostgreSQL, queries per table, the blocking `Store`.
 //! - Leaves, below all: `protocol` (the wire format, defined once), `event`, `chunk`,
 //!   `compression` (compressed frames, inflated within the frame limit), `error`,
@@ -46,5 +48,6 @@ pub mod retention;
 pub mod server;
 pub mod session;
 pub mod source;
+pub mod spool;
 pub mod writer;
 pub mod ws;

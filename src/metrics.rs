@@ -57,6 +57,10 @@ impl Gauge {
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    pub fn set(&self, n: i64) {
+        self.0.store(n, Ordering::Relaxed);
+    }
 }
 
 pub static SESSIONS_ACTIVE: Gauge = Gauge::new();
@@ -74,6 +78,9 @@ pub static COMPRESSED_BYTES_IN: Counter = Counter::new();
 /// Frames sent to viewers compressed, and the bytes that saved.
 pub static COMPRESSED_FRAMES_OUT: Counter = Counter::new();
 pub static COMPRESSION_SAVED_BYTES_OUT: Counter = Counter::new();
+/// The durable spool's size on disk and its records not yet stored (set by `spool`).
+pub static SPOOL_BYTES: Gauge = Gauge::new();
+pub static SPOOL_RECORDS: Gauge = Gauge::new();
 /// HTTP responses by status class: 1xx (WebSocket upgrades) to 5xx.
 static HTTP: [Counter; 5] = [
     Counter::new(),
@@ -218,6 +225,18 @@ pub fn render() -> String {
         "counter",
         "Bytes compressing frames to viewers saved (text bytes minus bytes sent).",
         COMPRESSION_SAVED_BYTES_OUT.get().to_string(),
+    );
+    one(
+        "streamdom_spool_bytes",
+        "gauge",
+        "Bytes of the durable spool on disk (events the database has not taken yet).",
+        SPOOL_BYTES.get().to_string(),
+    );
+    one(
+        "streamdom_spool_records",
+        "gauge",
+        "Spool records not yet stored in the database.",
+        SPOOL_RECORDS.get().to_string(),
     );
     let _ = writeln!(
         out,

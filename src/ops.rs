@@ -2,8 +2,9 @@
 //! `/healthz` as its alias), Prometheus `/metrics` (counted in `metrics`), `HEAD` wherever `GET`
 //! is served, the OpenAPI document (`/api/openapi.json`), the access log, and the listening socket (bound first, so that a port in use is
 //! one clear line). Liveness says only that the process answers; readiness asks the database through
-//! the pool, on the blocking pool and within `READY_TIMEOUT`, so a database that hangs makes
-//! the hub unready without ever blocking the runtime.
+//! the pool, on the blocking pool and within `READY_TIMEOUT` (never blocking the runtime), and
+//! reports the spool: a database out of reach leaves the hub ready (`degraded`) while the spool
+//! takes its events.
 
 use std::{
     sync::{
@@ -181,20 +182,45 @@ async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// Ready while recordings are taken durably: the database answers, or it is unreachable and the
+/// spool still has room (status `degraded`). A database that answers but fails the check (its
+/// schema gone) is unready. The body always carries the spool's state.
 async fn readyz(state: Data<AppState>, checking: Data<Checking>) -> HttpResponse {
+    let bytes = metrics::SPOOL_BYTES.get().max(0) as u64;
+    let max = state.cfg.spool_max_bytes;
+    let accepting = bytes.saturating_add(state.cfg.flush_max_bytes as u64) <= max;
+    let spool = json!({
+        "bytes": bytes,
+        "records": metrics::SPOOL_RECORDS.get().max(0),
+        "max_bytes": max,
+        "accepting": accepting,
+    });
     match check_database(&state, &checking.0).await {
-        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok" })),
-        Err(reason) => HttpResponse::ServiceUnavailable().json(json!({
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok", "spool": spool })),
+        Err((reason, true)) if accepting => HttpResponse::Ok().json(json!({
+            "status": "degraded",
+            "reason": format!("{reason}; events go to the spool"),
+            "spool": spool,
+        })),
+        Err((reason, _)) => HttpResponse::ServiceUnavailable().json(json!({
             "status": "unavailable",
             "reason": reason,
+            "spool": spool,
         })),
     }
 }
 
-/// `Err` carries a reason fit for clients; details go to the log.
-async fn check_database(state: &AppState, checking: &Arc<AtomicBool>) -> Result<(), String> {
+/// `Err` carries a reason fit for clients (details go to the log), and whether the database is
+/// out of reach (rather than answering with an error).
+async fn check_database(
+    state: &AppState,
+    checking: &Arc<AtomicBool>,
+) -> Result<(), (String, bool)> {
     if checking.swap(true, Ordering::AcqRel) {
-        return Err("database: the previous check has not answered yet".into());
+        return Err((
+            "database: the previous check has not answered yet".into(),
+            true,
+        ));
     }
     let done = Done(checking.clone());
     let ping = state.store.ping(READY_TIMEOUT, move || drop(done));
@@ -202,13 +228,16 @@ async fn check_database(state: &AppState, checking: &Arc<AtomicBool>) -> Result<
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             log::warn!("readiness: database check failed: {e}");
-            Err("database: not reachable (see the hub's log)".into())
+            Err((
+                "database: not reachable (see the hub's log)".into(),
+                e.is_unavailable(),
+            ))
         }
         Err(_) => {
             log::warn!("readiness: the database did not answer within {READY_TIMEOUT:?}");
-            Err(format!(
-                "database: no answer within {} s",
-                READY_TIMEOUT.as_secs()
+            Err((
+                format!("database: no answer within {} s", READY_TIMEOUT.as_secs()),
+                true,
             ))
         }
     }

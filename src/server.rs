@@ -15,7 +15,8 @@ use crate::{
     ops,
     registry::{CloseAll, Registry, Shutdown},
     retention::{self, Retention},
-    writer::{Drain, Writer},
+    spool::Spool,
+    writer::{CloseSpool, Drain, Writer},
 };
 
 /// Every response's policy: scripts only from the hub (none inline, none from a recorded page,
@@ -98,10 +99,25 @@ pub async fn run(cfg: Config) -> Result<Server> {
             ),
         );
     }
-    let writer = Writer::new(store.clone(), cfg.clone()).start();
+    let (dir, max) = (cfg.resolved_spool_dir(), cfg.spool_max_bytes);
+    let spool = actix_web::web::block(move || Spool::open(&dir, max)).await??;
+    if !spool.is_empty() {
+        log::info!(
+            "the spool holds {} records ({} bytes) from an earlier run: storing them first",
+            spool.records(),
+            spool.bytes()
+        );
+    }
+    let writer = Writer::new(store.clone(), cfg.clone(), spool).start();
     let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
     let retention =
         Retention::new(store.clone(), registry.clone(), cfg.retention_interval()).start();
+    let keys = crate::auth::cache::KnownKeys::default();
+    for project in store.run(crate::db::projects::list).await? {
+        if let Some(key) = project.public_key.clone() {
+            keys.put(&key, Some(&project));
+        }
+    }
     let state = Data::new(AppState {
         cfg: cfg.clone(),
         store,
@@ -110,6 +126,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
         sign_ins: Default::default(),
         verified: Default::default(),
         limits: crate::limits::Limits::new(&cfg),
+        keys,
     });
     // A peer that stops reading is dropped by the kernel (see `Config::tcp_user_timeout_secs`).
     let tcp_user_timeout = (cfg.tcp_user_timeout_secs > 0)
@@ -195,6 +212,7 @@ impl Server {
         }
         self.registry.send(CloseAll).await?;
         self.handle.stop(true).await;
+        self.writer.send(CloseSpool).await?;
         let _ = self.running.await;
         log::info!("stopped; {active} active sessions left to continue on the next start");
         Ok(())

@@ -110,7 +110,8 @@ pub async fn open(
 pub const PAGE_BYTES: usize = 512 * 1024;
 
 /// Pages of events with seq ≥ `from_seq`: stored ones below `stored_before` (all of them when
-/// `None`), then `buffered` (already filtered by the caller) as the last page.
+/// `None`), then `buffered` (already filtered by the caller) as the last page. A stored page
+/// that does not start where it should (its events are still in the spool) is `unavailable`.
 fn pages(
     store: Store,
     id: String,
@@ -135,7 +136,18 @@ fn pages(
                     let page = store
                         .run(move |c| chunks::load_events(c, &id, from, stored_before, PAGE_BYTES))
                         .await;
+                    // Events below `stored_before` left the session's memory because they are
+                    // durable, but durable may mean spooled during an outage: until the spool
+                    // has drained they are not in the database, and the page says so rather
+                    // than skipping them.
+                    let missing = |events: &[crate::event::Event]| {
+                        stored_before.is_some_and(|before| from < before)
+                            && events.first().is_none_or(|e| e.seq != from)
+                    };
                     match page {
+                        Ok(events) if missing(&events) => {
+                            Some((Err(Error::Unavailable), (Next::Done, None)))
+                        }
                         Ok(events) => {
                             let after = match events.last() {
                                 Some(last) => Next::Stored(last.seq + 1),

@@ -158,7 +158,11 @@ async fn session_list_shows_active_and_recent_and_hides_older(backend: Backend) 
         let two_days = 48 * 3600 * 1000;
         let now = streamdom::event::now_ms();
         let key = format!("default:{old}");
-        streamdom::db::sessions::open_session(&mut conn, &key, now - two_days, None).unwrap();
+        let new = streamdom::db::sessions::NewSession {
+            started_at: now - two_days,
+            user_agent: None,
+        };
+        streamdom::db::sessions::ensure_open(&mut conn, &key, &new).unwrap();
         streamdom::db::sessions::end_session(&mut conn, &key, now - two_days + 1000).unwrap();
     }
     let ended = unique_id("ended");

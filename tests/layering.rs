@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     &["session"],
     &["writer"],
+    &["spool"],
     &["db"],
     &[
         "protocol",

@@ -68,6 +68,7 @@ export const CLOSE = {
   overloaded: 4503,
   session_closing: 4503,
   shutting_down: 4503,
+  unavailable: 4503,
 } as const;
 
 /** Limits the hub enforces by default. */

@@ -57,6 +57,37 @@ impl Verified {
     }
 }
 
+/// The projects of ingest keys the database confirmed (all of them at start, then each on
+/// use), so that recorders, new visitors included, keep being taken while the database cannot
+/// be asked. Used only then: a key removed or changed meanwhile takes effect once it is back.
+#[derive(Default)]
+pub struct KnownKeys {
+    entries: Mutex<HashMap<String, crate::db::projects::ProjectRow>>,
+}
+
+impl KnownKeys {
+    pub fn get(&self, key: &str) -> Option<crate::db::projects::ProjectRow> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).cloned()
+    }
+
+    /// Records what the database said of `key` (`None`: no such key).
+    pub fn put(&self, key: &str, project: Option<&crate::db::projects::ProjectRow>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match project {
+            Some(p) => {
+                if entries.len() >= MAX_ENTRIES {
+                    entries.clear();
+                }
+                entries.insert(key.to_owned(), p.clone());
+            }
+            None => {
+                entries.remove(key);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

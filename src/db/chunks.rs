@@ -42,6 +42,8 @@ pub struct SessionWrite<'a> {
     /// The visitor timestamp of the session's first event, set once, with that event.
     pub first_event_ts: Option<i64>,
     pub replaces: Option<Replaces>,
+    /// A session opened while its row could not be created: created (or reopened) first.
+    pub opened: Option<&'a super::sessions::NewSession>,
 }
 
 /// Consecutive small chunks of one session that a write merges into its own chunk.
@@ -125,6 +127,9 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
     }
     conn.transaction(|conn| {
         for w in writes {
+            if let Some(new) = w.opened {
+                super::sessions::ensure_open(conn, w.session_id, new)?;
+            }
             if let Some(r) = w.replaces {
                 remove_merged(conn, w, r)?;
             }
@@ -241,6 +246,24 @@ fn insert_chunks(conn: &mut DbConn, rows: &[NewChunk<'_>]) -> Result<()> {
         };
     }
     Ok(())
+}
+
+/// The last seq stored of each of these sessions (absent: none stored), read from their chunk
+/// rows: what a replayed spool record skips.
+pub fn stored_seqs(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, u64>> {
+    use diesel::dsl::max;
+    let rows: Vec<(String, Option<i64>)> = event_chunks::table
+        .filter(event_chunks::session_id.eq_any(ids))
+        .group_by(event_chunks::session_id)
+        .select((event_chunks::session_id, max(event_chunks::last_seq)))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, last)| Some((id, last?.max(0) as u64)))
+        .collect())
 }
 
 /// Stored events with `from_seq <= seq < before_seq`, in order, stopping after whole chunks

@@ -128,7 +128,7 @@ pub enum Removed {
 /// Removes a project with its sessions and their events, unless one of them is active.
 pub fn remove(conn: &mut DbConn, id: &str) -> Result<Removed> {
     conn.transaction(|conn| {
-        // Write first (see `sessions::open_session`): take the write lock before reading.
+        // Write first (see `sessions::ensure_open`): take the write lock before reading.
         let found = diesel::update(projects::table.find(id))
             .set(projects::id.eq(id))
             .execute(conn)?;

@@ -55,60 +55,63 @@ pub struct OpenedSession {
     pub metas: Vec<(u64, i64)>,
 }
 
-/// Creates the session's row, or reopens an existing one (a recorder came back). `id` is the
-/// session's key, `<project>:<id>`.
-pub fn open_session(
-    conn: &mut DbConn,
-    id: &str,
-    now: i64,
-    user_agent: Option<String>,
-) -> Result<OpenedSession> {
-    conn.transaction(|conn| {
-        // Write first: a SQLite transaction that reads and then writes cannot wait for the
-        // write lock (WAL answers SQLITE_BUSY at once when another connection wrote meanwhile),
-        // while one that starts with a write waits out the busy timeout like any writer.
-        diesel::update(sessions::table.find(id))
-            .filter(sessions::ended_at.is_not_null())
-            .set(sessions::ended_at.eq(None::<i64>))
-            .execute(conn)?;
-        let existing = sessions::table
-            .find(id)
-            .select(SessionRow::as_select())
-            .first(conn)
-            .optional()?;
-        let row = match existing {
-            Some(row) => row,
-            None => {
-                let row = SessionRow {
-                    id: id.to_owned(),
-                    started_at: now,
-                    last_event_at: now,
-                    ended_at: None,
-                    url: None,
-                    user_agent,
-                    event_count: 0,
-                    raw_bytes: 0,
-                    stored_bytes: 0,
-                    first_event_ts: None,
-                    last_seq: 0,
-                    project_id: split_key(id).0.to_owned(),
-                };
-                diesel::insert_into(sessions::table)
-                    .values(&row)
-                    .execute(conn)?;
-                row
-            }
-        };
-        let metas = load_metas(conn, id)?;
-        Ok(OpenedSession { row, metas })
-    })
+/// A session the hub opened without an active row: the row is created (or reopened) when the
+/// writer stores its first events (see `ensure_open`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub started_at: i64,
+    pub user_agent: Option<String>,
 }
 
-pub fn end_session(conn: &mut DbConn, id: &str, ended_at: i64) -> Result<()> {
-    diesel::update(sessions::table.find(id))
+/// Creates the row of a session, or reopens it if it exists (a recorder came back): run by the
+/// writer in the transaction that stores the session's first events.
+pub fn ensure_open(conn: &mut DbConn, id: &str, new: &NewSession) -> Result<()> {
+    // Write first: a SQLite transaction that reads and then writes cannot wait for the write
+    // lock (WAL answers SQLITE_BUSY at once when another connection wrote meanwhile), while one
+    // that starts with a write waits out the busy timeout like any writer.
+    let reopened = diesel::update(sessions::table.find(id))
+        .set(sessions::ended_at.eq(None::<i64>))
+        .execute(conn)?;
+    if reopened == 0 {
+        let row = SessionRow {
+            id: id.to_owned(),
+            started_at: new.started_at,
+            last_event_at: new.started_at,
+            ended_at: None,
+            url: None,
+            user_agent: new.user_agent.clone(),
+            event_count: 0,
+            raw_bytes: 0,
+            stored_bytes: 0,
+            first_event_ts: None,
+            last_seq: 0,
+            project_id: split_key(id).0.to_owned(),
+        };
+        diesel::insert_into(sessions::table)
+            .values(&row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A session's row and where viewers can start, if it exists: read only, so that a recorder is
+/// welcomed without waiting for the write lock (the row is created, or reopened, by the writer
+/// with the session's first events: see `ensure_open`). `id` is the key, `<project>:<id>`.
+pub fn find_session(conn: &mut DbConn, id: &str) -> Result<Option<OpenedSession>> {
+    let Some(row) = get_session(conn, id)? else {
+        return Ok(None);
+    };
+    let metas = load_metas(conn, id)?;
+    Ok(Some(OpenedSession { row, metas }))
+}
+
+/// Records a session's end; `false` when its row does not exist yet (a session opened during
+/// an outage whose row is still in the spool).
+pub fn end_session(conn: &mut DbConn, id: &str, ended_at: i64) -> Result<bool> {
+    let n = diesel::update(sessions::table.find(id))
         .set(sessions::ended_at.eq(ended_at))
         .execute(conn)?;
-    Ok(())
+    Ok(n > 0)
 }
 
 /// Ends sessions left open by a previous run whose recorder never came back: open, not served

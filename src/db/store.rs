@@ -41,7 +41,9 @@ impl Store {
         self.run_within(Some(READ_WAIT), f)
     }
 
-    fn run_within<R, F>(
+    /// As [`Store::run`], giving up after `wait` without a connection (`None`: the pool's own
+    /// timeout).
+    pub fn run_within<R, F>(
         &self,
         wait: Option<Duration>,
         f: F,

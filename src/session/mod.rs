@@ -32,8 +32,11 @@ use crate::{
     event::{now_ms, Event, SharedEvent},
     metrics,
     protocol::{events_frame, outgoing::to_text, HubToViewer, SessionInfo},
-    writer::{Append, Durable, Writer},
+    writer::{Append, Durable, SpooledSeq, Writer},
 };
+
+/// How long opening a session waits for a database connection before it opens without one.
+const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How long a frame that arrived ahead of a missing one waits for it (see `reorder`).
 const REORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -104,6 +107,10 @@ pub struct Session {
     /// Coalesces durable acks to the recorder (see `acks`).
     acks: AckPacer,
     ack_timer: Option<SpawnHandle>,
+    /// Opened without the database: what it stored of this session is unknown.
+    provisional: bool,
+    /// The row to create or reopen with the session's first write (no active row at start).
+    opened: Option<sessions::NewSession>,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -150,7 +157,44 @@ impl Session {
             acks: AckPacer::new(cfg.ack_interval()),
             ack_timer: None,
             cfg,
+            provisional: false,
+            opened: None,
         }
+    }
+
+    /// A session without an active row: new, ended, or unknown while the database cannot be
+    /// read (`provisional`). Its row is created or reopened by the writer with its first events
+    /// (through the spool during an outage), so a connection that sends nothing leaves no row.
+    fn open_anew(
+        &mut self,
+        now: i64,
+        user_agent: Option<String>,
+        found: Option<sessions::OpenedSession>,
+    ) -> sessions::OpenedSession {
+        let opened = found.unwrap_or_else(|| sessions::OpenedSession {
+            row: SessionRow {
+                id: self.id.to_string(),
+                started_at: now,
+                last_event_at: now,
+                ended_at: None,
+                url: None,
+                user_agent: user_agent.clone(),
+                event_count: 0,
+                raw_bytes: 0,
+                stored_bytes: 0,
+                first_event_ts: None,
+                last_seq: 0,
+                project_id: crate::event::split_key(&self.id).0.to_owned(),
+            },
+            metas: Vec::new(),
+        });
+        self.opened = Some(sessions::NewSession {
+            started_at: opened.row.started_at,
+            user_agent,
+        });
+        let mut opened = opened;
+        opened.row.ended_at = None;
+        opened
     }
 
     fn info(&self) -> Option<SessionInfo> {
@@ -219,6 +263,11 @@ impl Session {
         if self.state != State::Ending || !all_durable {
             return;
         }
+        if self.opened.is_some() {
+            // Its row was never created or reopened (no event came): there is nothing to end.
+            log::info!("session {} ended without events", self.id);
+            return ctx.stop();
+        }
         self.state = State::Closing;
         // From here on a returning recorder is told to retry, and gets a fresh actor once this
         // one is gone: the end is written before anything can reopen the session.
@@ -230,6 +279,12 @@ impl Session {
             .store
             .run(move |c| sessions::end_session(c, &id, ended_at));
         ctx.wait(write.into_actor(self).map(move |res, act, ctx| {
+            // No row yet: it is in the spool, and created once the spool drains.
+            let res = res.and_then(|found| {
+                found
+                    .then_some(())
+                    .ok_or_else(|| Error::internal("its row is not stored yet"))
+            });
             if let Err(e) = res {
                 log::error!(
                     "session {}: recording its end failed, retrying: {e}",
@@ -262,34 +317,57 @@ impl Actor for Session {
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::SESSIONS_ACTIVE.inc();
         let (id, ua) = (self.id.clone(), self.user_agent.take());
-        let open = self
-            .store
-            .run(move |c| sessions::open_session(c, &id, now_ms(), ua));
+        let (store, writer) = (self.store.clone(), self.writer.clone());
+        let now = now_ms();
+        let open = async move {
+            // Events of this session may still be in the spool, past what the database has.
+            let spooled = writer.send(SpooledSeq(id.clone())).await.ok().flatten();
+            let found = store
+                .run_within(Some(OPEN_WAIT), move |c| sessions::find_session(c, &id))
+                .await;
+            (spooled, found, ua)
+        };
         // `wait` holds every other message until the session's state is loaded.
-        ctx.wait(open.into_actor(self).map(|res, act, ctx| match res {
-            Ok(opened) => {
-                let stored = opened.row.last_seq.max(0) as u64;
-                let limits = Limits {
-                    max_history: act.cfg.buffer_max_bytes,
-                    max_pending: act.cfg.pending_max_bytes,
-                };
-                act.backlog = Some(Backlog::new(
-                    limits,
-                    act.budget.clone(),
-                    stored,
-                    opened.metas,
-                ));
-                log::info!("session {} started (from seq {stored})", act.id);
-                act.row = Some(opened.row);
-                act.publish_info();
-                act.restart_idle_timer(ctx);
-            }
-            Err(e) => {
-                log::error!("session {}: could not open: {e}", act.id);
-                act.state = State::Closing;
-                ctx.stop();
-            }
-        }));
+        ctx.wait(
+            open.into_actor(self)
+                .map(move |(spooled, res, ua), act, ctx| {
+                    let opened = match res {
+                        Ok(Some(found)) if found.row.ended_at.is_none() => found,
+                        Ok(found) => act.open_anew(now, ua, found),
+                        Err(e) if e.is_unavailable() => {
+                            log::warn!(
+                                "session {}: the database cannot be read ({e}); recording it all \
+                                 the same",
+                                act.id
+                            );
+                            act.provisional = true;
+                            act.open_anew(now, ua, None)
+                        }
+                        Err(e) => {
+                            log::error!("session {}: could not open: {e}", act.id);
+                            act.state = State::Closing;
+                            return ctx.stop();
+                        }
+                    };
+                    let stored = (opened.row.last_seq.max(0) as u64).max(spooled.unwrap_or(0));
+                    let limits = Limits {
+                        max_history: act.cfg.buffer_max_bytes,
+                        max_pending: act.cfg.pending_max_bytes,
+                    };
+                    act.backlog = Some(Backlog::new(
+                        limits,
+                        act.budget.clone(),
+                        stored,
+                        opened.metas,
+                    ));
+                    log::info!("session {} started (from seq {stored})", act.id);
+                    let mut row = opened.row;
+                    row.last_seq = stored as i64;
+                    act.row = Some(row);
+                    act.publish_info();
+                    act.restart_idle_timer(ctx);
+                }),
+        );
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
@@ -405,6 +483,14 @@ impl Handler<Ingest> for Session {
             self.state = State::Active;
             self.restart_idle_timer(ctx);
         }
+        if self.provisional {
+            // Opened without the database: a recorder continuing from events stored earlier
+            // cannot be taken up (where it left off is unknown) until the database is back.
+            let first = msg.events.first().map_or(0, |e| e.seq);
+            if first > self.received_seq() + 1 {
+                return Err(Error::Unavailable);
+            }
+        }
         let ready = self.reorder.offer(self.received_seq(), msg.events)?;
         if !self.reorder.is_empty() && self.reorder_timer.is_none() {
             self.reorder_timer = Some(ctx.run_later(REORDER_WAIT, |act, _| {
@@ -475,7 +561,9 @@ impl Session {
             }
         }
         let accepted = fresh.len();
+        self.provisional = false;
         self.writer.do_send(Append {
+            opened: self.opened.take(),
             session_id: self.id.clone(),
             notify: ctx.address().recipient(),
             events: fresh,

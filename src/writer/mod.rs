@@ -5,12 +5,13 @@
 //!
 //! A flush carries at most `flush_max_bytes` of events and `MAX_SESSIONS_PER_FLUSH` sessions,
 //! so a backlog (after a database outage) drains in many bounded transactions. A failed flush
-//! is never retried whole forever: when the database is unreachable the batch waits and is
-//! retried; when the database refuses the data, the batch is split until the session at fault is
-//! alone, and that session waits (with its later events, so its order holds) while every other
-//! session goes on.
+//! is never retried whole forever: when the database is unreachable the batch is
+//! spooled (see `spooling`); when the database refuses the data, the batch is split until the
+//! session at fault is alone, and that session waits (with its later events, so its order holds)
+//! while every other session goes on.
 
 mod plan;
+mod spooling;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -21,17 +22,26 @@ use std::{
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use self::plan::{Merges, Planned, Share};
+pub use self::spooling::{plan_replay, CloseSpool, SpooledSeq};
+use self::{
+    plan::{Merges, Planned, Share},
+    spooling::SharedSpool,
+};
 use crate::{
     config::Config,
     db::{
         chunks::{self, SessionWrite},
+        sessions::NewSession,
         Store,
     },
     event::SharedEvent,
+    spool::Spool,
 };
 
-/// After a flush failed for want of the database, it is retried this much later.
+/// How long a flush waits for a database connection; past it the batch goes to the spool.
+const WRITE_WAIT: Duration = Duration::from_secs(5);
+/// After the spool or the database failed for want of room or of a connection, the next
+/// attempt is this much later.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// A session whose events the database refused on their own is retried this much later.
 const BLOCK_AFTER: Duration = Duration::from_secs(5);
@@ -53,6 +63,9 @@ pub struct Append {
     pub first_event_ts: Option<i64>,
     /// Bytes of `events` (as `Event::size` counts them).
     pub bytes: usize,
+    /// Set once, by a session that started while its row could not be created: the write that
+    /// stores it creates the row first.
+    pub opened: Option<NewSession>,
 }
 
 impl Append {
@@ -80,6 +93,7 @@ impl Append {
             url: None,
             first_event_ts: None,
             bytes: tail_bytes,
+            opened: None,
         })
     }
 
@@ -87,6 +101,7 @@ impl Append {
         self.events.extend(later.events);
         self.url = self.url.take().or(later.url);
         self.first_event_ts = self.first_event_ts.or(later.first_event_ts);
+        self.opened = self.opened.take().or(later.opened);
         self.bytes += later.bytes;
     }
 
@@ -122,8 +137,22 @@ pub struct Writer {
     pending: Vec<Append>,
     pending_bytes: usize,
     in_flight: bool,
-    retry_at: Option<Instant>,
     drained: Vec<oneshot::Sender<()>>,
+    spool: SharedSpool,
+    /// The spool holds records: flushes go there too, behind them, until it has drained.
+    spooling: bool,
+    /// Records in the spool, as this actor counts its appends and drains.
+    spooled_records: u64,
+    appending: bool,
+    draining: bool,
+    /// After a failed append, the next is not tried before this.
+    spool_retry_at: Option<Instant>,
+    /// After a failed drain, the next is not tried before this.
+    drain_at: Option<Instant>,
+    /// The database refused a drain of several records: drain one at a time for a while.
+    drain_one: bool,
+    /// The last seq of each session with records in the spool (forgotten once it drained).
+    spooled_seqs: HashMap<Arc<str>, u64>,
     merges: Merges<Recipient<Durable>>,
     /// Sessions whose events the database refused, and when to try them again.
     blocked: HashMap<Arc<str>, Instant>,
@@ -132,26 +161,40 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn new(store: Store, cfg: Arc<Config>) -> Self {
+    /// A writer that first drains whatever `spool` holds from an earlier run.
+    pub fn new(store: Store, cfg: Arc<Config>, mut spool: Spool) -> Self {
+        let spooled_seqs = spool
+            .take_found()
+            .into_iter()
+            .map(|(id, seq)| (Arc::from(id), seq))
+            .collect();
         Writer {
             store,
             cfg,
             pending: Vec::new(),
             pending_bytes: 0,
             in_flight: false,
-            retry_at: None,
             drained: Vec::new(),
+            spooling: !spool.is_empty(),
+            spooled_records: spool.records(),
+            spool: Arc::new(std::sync::Mutex::new(spool)),
+            appending: false,
+            draining: false,
+            spool_retry_at: None,
+            drain_at: None,
+            drain_one: false,
+            spooled_seqs,
             merges: Merges::default(),
             blocked: HashMap::new(),
             max_sessions: MAX_SESSIONS_PER_FLUSH,
         }
     }
 
-    /// Takes the next flush out of `pending`: sessions in arrival order, skipping blocked ones,
+    /// Takes the next flush (at most `cap` bytes of events) out of `pending`: sessions in arrival order, skipping blocked ones,
     /// within the byte and session bounds; the rest stays pending, in order.
-    fn take_batch(&mut self, now: Instant) -> Vec<Append> {
+    fn take_batch(&mut self, now: Instant, cap: usize) -> Vec<Append> {
         self.blocked.retain(|_, until| *until > now);
-        let cap = self.cfg.flush_max_bytes.max(1);
+        let cap = cap.max(1);
         let (mut batch, mut rest) = (Vec::new(), Vec::new());
         let mut bytes = 0;
         for mut a in group(std::mem::take(&mut self.pending)) {
@@ -172,7 +215,17 @@ impl Writer {
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight || self.retry_at.is_some_and(|t| Instant::now() < t) {
+        if self.spooling {
+            self.spool_pending(ctx);
+            self.drain_spool(ctx);
+            if self.pending.is_empty() && !self.appending {
+                for tx in self.drained.drain(..) {
+                    let _ = tx.send(());
+                }
+            }
+            return;
+        }
+        if self.in_flight {
             return;
         }
         if self.pending.is_empty() {
@@ -181,7 +234,7 @@ impl Writer {
             }
         }
         let now = Instant::now();
-        let mut batch = self.take_batch(now);
+        let mut batch = self.take_batch(now, self.cfg.flush_max_bytes);
         let busy: HashSet<Arc<str>> = self
             .pending
             .iter()
@@ -196,6 +249,7 @@ impl Writer {
                 url: None,
                 first_event_ts: None,
                 bytes: 0,
+                opened: None,
             });
         }
         if batch.is_empty() {
@@ -211,7 +265,7 @@ impl Writer {
         let (for_write, chunks) = (batch.clone(), plan.clone());
         let started = Instant::now();
         let merges = plan.iter().filter(|p| p.replaces.is_some()).count();
-        let write = self.store.run(move |conn| {
+        let write = self.store.run_within(Some(WRITE_WAIT), move |conn| {
             let writes: Vec<SessionWrite<'_>> = for_write
                 .iter()
                 .zip(chunks.iter())
@@ -221,6 +275,7 @@ impl Writer {
                     url: a.url.clone(),
                     first_event_ts: a.first_event_ts,
                     replaces: p.replaces,
+                    opened: a.opened.as_ref(),
                 })
                 .collect();
             chunks::write_batch(conn, &writes)
@@ -242,7 +297,6 @@ impl Writer {
                     let shares: Vec<_> = batch.iter().map(Append::share).collect();
                     act.merges
                         .remember(&shares, &plan, &written, Instant::now());
-                    act.retry_at = None;
                     act.max_sessions = MAX_SESSIONS_PER_FLUSH;
                 }
                 Err(e) => {
@@ -253,19 +307,20 @@ impl Writer {
                 }
             }
             let backlog = act.pending_bytes >= act.cfg.flush_max_bytes;
-            if (backlog || !act.drained.is_empty()) && act.retry_at.is_none() {
+            if backlog || !act.drained.is_empty() || act.spooling {
                 act.flush(ctx);
             }
         }));
     }
 
-    /// Decides what a failed flush does next: wait for the database, split the batch, or set
-    /// aside the one session whose data the database refuses.
+    /// Decides what a failed flush does next: spool it (the database is unavailable), split the
+    /// batch, or set aside the one session whose data the database refuses.
     fn failed(&mut self, batch: Vec<Append>, e: &crate::error::Error) {
         let sessions = batch.iter().filter(|a| !a.events.is_empty()).count();
         if e.is_unavailable() {
-            log::error!("writer: database unavailable, {sessions} sessions wait: {e}");
-            self.retry_at = Some(Instant::now() + RETRY_AFTER);
+            log::error!("writer: database unavailable, spooling {sessions} sessions: {e}");
+            self.spooling = true;
+            self.drain_at = Some(Instant::now() + RETRY_AFTER);
         } else if sessions > 1 {
             self.max_sessions = (sessions / 2).max(1);
             log::warn!("writer: flush of {sessions} sessions refused, retrying in halves: {e}");
@@ -283,7 +338,10 @@ impl Writer {
 
     /// Puts a failed batch back in front of what arrived since, keeping per-session order.
     fn requeue(&mut self, batch: Vec<Append>) {
-        let mut again: Vec<Append> = batch.into_iter().filter(|a| !a.events.is_empty()).collect();
+        let mut again: Vec<Append> = batch
+            .into_iter()
+            .filter(|a| !a.events.is_empty() || a.opened.is_some())
+            .collect();
         self.pending_bytes += again.iter().map(|a| a.bytes).sum::<usize>();
         again.append(&mut self.pending);
         self.pending = again;
@@ -347,7 +405,6 @@ impl Handler<Drain> for Writer {
     fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> Self::Result {
         let (tx, rx) = oneshot::channel();
         self.drained.push(tx);
-        self.retry_at = None;
         self.flush(ctx);
         Box::pin(async move {
             let _ = rx.await;

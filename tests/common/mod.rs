@@ -10,6 +10,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use streamdom::{config::Config, server::Server};
 
+pub mod pg;
+
 pub const PG_ENV: &str = "STREAMDOM_TEST_POSTGRES_URL";
 /// Longest wait for anything a test expects; failing tests fail after this, passing ones don't wait.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -80,6 +82,11 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// The test's own temp directory (the SQLite file, the hub's spool).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Runs several SQL statements straight on the test's database (to inject faults).
     pub fn batch(&self, sql: &str) {
         use diesel::{connection::SimpleConnection, Connection};
@@ -212,6 +219,7 @@ impl Hub {
         cfg.workers = Some(2);
         cfg.admin_password = Some(ADMIN_PASSWORD.to_owned());
         cfg.default_key = Some(TEST_KEY.to_owned());
+        cfg.spool_dir = Some(db.dir().join("spool"));
         tweak(&mut cfg);
         let server = streamdom::server::run(cfg.clone())
             .await
@@ -500,7 +508,12 @@ impl Ws {
 
     /// The next JSON message or the close; panics after `WAIT`.
     pub async fn next(&mut self) -> Got {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.next_within(WAIT).await
+    }
+
+    /// The next JSON message or the close; panics after `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Got {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.framed.next())
                 .await
@@ -568,17 +581,22 @@ impl Ws {
     /// Waits up to `within` for the ack of `seq`, asserting that no ack goes past it (the hub
     /// acknowledges only what it stored, and it was sent no more).
     pub async fn ack_of(&mut self, seq: u64, within: Duration) {
-        tokio::time::timeout(within, async {
-            loop {
-                let ack = self.recv_type("ack").await["durable_seq"].as_u64().unwrap();
-                assert!(ack <= seq, "ack {ack} past {seq}");
-                if ack == seq {
-                    return;
-                }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let v = match self.next_within(left).await {
+                Got::Json(v) => v,
+                Got::Closed(r) => panic!("socket closed waiting for the ack of {seq}: {r:?}"),
+            };
+            if v["type"] != "ack" {
+                continue;
             }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no ack of {seq} within {within:?}"));
+            let ack = v["durable_seq"].as_u64().unwrap();
+            assert!(ack <= seq, "ack {ack} past {seq}");
+            if ack == seq {
+                return;
+            }
+        }
     }
 
     /// Skips messages until one of the given `type`.

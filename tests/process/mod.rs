@@ -110,6 +110,14 @@ impl HubProcess {
     }
 }
 
+impl HubProcess {
+    /// Kills the hub with SIGKILL, as a crash or an OOM kill would, and waits for it to go.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for HubProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
