@@ -38,6 +38,9 @@ test('a recorder over its rate backs off, resends, and nothing is lost or double
     ws.on('close', () => { s.closed = Date.now(); });
   });
   const { id } = await openVisitor(browser, site, '/index.html', page);
+  // The first full snapshot is taken once the page has loaded and the browser is idle: notes
+  // added before it would be part of it rather than one event each.
+  await waitFor(async () => (await envelopes(hub, id)).some((e) => e.event.type === 2), { message: 'the full snapshot stored' });
 
   // One DOM change per task: one event each, well past the burst of 200.
   await page.evaluate(async (n) => {
