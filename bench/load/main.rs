@@ -325,17 +325,7 @@ fn run_step(
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let (spawned, db) = if args.spawn {
-        let db = FreshDb::create(
-            &args.database_url.to_string_lossy(),
-            &run_id,
-            args.keep_data,
-        )?;
-        let hub = SpawnedHub::start(
-            &hub_bin(args.hub_bin.as_deref())?,
-            &db.url(),
-            &args.hub_args,
-            &args.key,
-        )?;
+        let (hub, db) = spawn_hub(args, &run_id)?;
         (Some(hub), Some(db))
     } else {
         (None, None)
@@ -433,6 +423,18 @@ fn run_step(
     };
     step.broken = verdict(&step, args.break_p99_ms);
     Ok(step)
+}
+
+/// A fresh database (a schema or a file named after `run_id`) and a hub of our own on it.
+fn spawn_hub(args: &BenchArgs, run_id: &str) -> Result<(SpawnedHub, FreshDb), String> {
+    let db = FreshDb::create(&args.database_url.to_string_lossy(), run_id, args.keep_data)?;
+    let hub = SpawnedHub::start(
+        &hub_bin(args.hub_bin.as_deref())?,
+        &db.url(),
+        &args.hub_args,
+        &args.key,
+    )?;
+    Ok((hub, db))
 }
 
 /// How viewers sign in: as the administrator of a hub of our own, or with `--token`.

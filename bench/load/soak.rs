@@ -18,7 +18,7 @@ use std::{
 use serde::Serialize;
 
 use crate::{
-    hub::{self, FreshDb, SpawnedHub},
+    hub,
     load::{self, Plan},
     BenchArgs, MIB,
 };
@@ -74,17 +74,7 @@ fn take(pid: u32, t0: Instant) -> Option<Sample> {
 
 pub fn run(args: &BenchArgs, fixtures: Arc<Vec<crate::fixture::Fixture>>) -> Result<(), String> {
     let run_id = format!("soak{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let db = FreshDb::create(
-        &args.database_url.to_string_lossy(),
-        &run_id,
-        args.keep_data,
-    )?;
-    let spawned = SpawnedHub::start(
-        &crate::hub_bin(args.hub_bin.as_deref())?,
-        &db.url(),
-        &args.hub_args,
-        &args.key,
-    )?;
+    let (spawned, db) = crate::spawn_hub(args, &run_id)?;
     let pid = spawned.pid();
     let base_ws = crate::loopback(&spawned.base_url)?;
     let viewer_auth = crate::viewer_auth(args, Some(&spawned))?;
