@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 use streamdom::auth::Role;
 
 fn entries(log: &Value) -> Vec<(String, String)> {
@@ -28,15 +28,7 @@ async fn the_access_log_records_every_watch_live_replay_and_api(b: Backend) {
     let hub = Hub::start_with(b, |c| c.idle_timeout_secs = 1).await;
     hub.db.add_user("mia", "mia-password", Role::Member);
     hub.db.add_user("bob", "bob-password", Role::Member);
-    let (status, _, _) = hub
-        .call(
-            "POST",
-            "/api/projects/default/members",
-            &hub.admin,
-            Some(json!({"username": "mia"})),
-        )
-        .await;
-    assert_eq!(status, 204);
+    hub.grant("default", "mia").await;
     let mia = hub.sign_in("mia", "mia-password").await.unwrap();
     let bob = hub.sign_in("bob", "bob-password").await.unwrap();
     let id = unique_id("watched");

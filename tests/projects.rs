@@ -304,15 +304,7 @@ async fn members_see_only_the_projects_granted_to_them(b: Backend) {
     assert_eq!(status, 403);
 
     // Granted blog: blog's sessions, live and stored, and the feed of blog only.
-    let (status, _, _) = hub
-        .call(
-            "POST",
-            "/api/projects/blog/members",
-            &hub.admin,
-            Some(json!({"username": "mia"})),
-        )
-        .await;
-    assert_eq!(status, 204);
+    hub.grant("blog", "mia").await;
     let (_, projects, _) = hub.call("GET", "/api/projects", &mia, None).await;
     let names: Vec<&str> = projects["projects"]
         .as_array()

@@ -204,15 +204,7 @@ async fn deleting_a_session(b: Backend) {
     let hub = Hub::start_with(b, |c| c.idle_timeout_secs = 1).await;
     let other_key = add_project(&hub, "other", 30).await;
     hub.db.add_user("mia", "mia-password", Role::Member);
-    let (status, _, _) = hub
-        .call(
-            "POST",
-            "/api/projects/default/members",
-            &hub.admin,
-            Some(json!({"username": "mia"})),
-        )
-        .await;
-    assert_eq!(status, 204);
+    hub.grant("default", "mia").await;
     let mia = hub.sign_in("mia", "mia-password").await.unwrap();
     let id = unique_id("gone");
     // The same id in another project, untouched by the deletion.

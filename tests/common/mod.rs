@@ -261,6 +261,14 @@ impl Hub {
         hub
     }
 
+    /// Grants `username` the project `project`, as the administrator does in the dashboard.
+    pub async fn grant(&self, project: &str, username: &str) {
+        let path = format!("/api/projects/{project}/members");
+        let body = json!({ "username": username });
+        let (status, body, _) = self.call("POST", &path, &self.admin, Some(body)).await;
+        assert_eq!(status, 204, "granting {project} to {username}: {body}");
+    }
+
     /// Signs in through the login form; `Err(location)` when the hub sends the form back.
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<Creds, String> {
         self.sign_in_from(username, password, None).await
