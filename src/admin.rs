@@ -29,6 +29,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/projects/{name}/retention",
             web::put().to(set_retention),
         )
+        .route(
+            "/api/projects/{name}/record_mode",
+            web::put().to(set_record_mode),
+        )
         .route("/api/projects/{name}/origins", web::post().to(add_origin))
         .route(
             "/api/projects/{name}/origins",
@@ -51,6 +55,12 @@ struct ProjectInfo {
     allowed_origins: Vec<String>,
     retention_days: i32,
     created_at: String,
+    /// `all` (every visitor), `sample` or `standby` (nobody until a PM clicks Watch).
+    record_mode: String,
+    /// In `sample` mode, the share of visitors recorded (0 to 100).
+    sample_percent: i32,
+    /// In `sample` mode, path patterns (`/checkout/*`) recorded whatever the share.
+    sample_urls: Vec<String>,
     /// Members granted the project (shown to admins only).
     #[serde(skip_serializing_if = "Option::is_none")]
     members: Option<Vec<String>>,
@@ -64,6 +74,13 @@ impl ProjectInfo {
             key: row.public_key,
             retention_days: row.retention_days,
             created_at: rfc3339(row.created_at),
+            sample_urls: row
+                .sample_urls
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            record_mode: row.record_mode,
+            sample_percent: row.sample_percent,
             members,
         }
     }
@@ -168,6 +185,60 @@ async fn set_retention(
     log::info!(
         "{} set the retention of project {name} to {days} days",
         who.0.username
+    );
+    Ok(HttpResponse::Ok().json(ProjectInfo::new(row, Some(members))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordModeBody {
+    record_mode: String,
+    /// Only read in `sample` mode; kept as given otherwise.
+    #[serde(default = "all_of_them")]
+    sample_percent: i32,
+    #[serde(default)]
+    sample_urls: Vec<String>,
+}
+
+fn all_of_them() -> i32 {
+    100
+}
+
+/// Sets how the project records. Pages learn it from the script they load (`streamdom.js?key=`
+/// revalidates on every page view), so a change applies from each visitor's next page.
+async fn set_record_mode(
+    state: Data<AppState>,
+    who: Changing,
+    name: Path<String>,
+    body: Json<RecordModeBody>,
+) -> Result<HttpResponse> {
+    who.0.require_admin()?;
+    let (name, body) = (name.into_inner(), body.into_inner());
+    let id = name.clone();
+    let (row, members) = state
+        .store
+        .run(move |c| {
+            let Some(row) = access_projects::set_record_mode(
+                c,
+                &id,
+                &body.record_mode,
+                body.sample_percent,
+                &body.sample_urls,
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some((row, projects::members_of(c, &id)?)))
+        })
+        .await?
+        .ok_or(Error::NotFound)?;
+    if let Some(key) = &row.public_key {
+        state.keys.put(key, Some(&row));
+    }
+    log::info!(
+        "{} set the record mode of project {name} to {}",
+        who.0.username,
+        row.record_mode
     );
     Ok(HttpResponse::Ok().json(ProjectInfo::new(row, Some(members))))
 }

@@ -27,8 +27,8 @@ use crate::{
         projects,
         purge::{self, Deleted},
         session_access,
-        sessions::{self, ListQuery},
-        Store,
+        session_list::{self, ListQuery, Sort, Status},
+        sessions, Store,
     },
     error::{Error, Result},
     event::{now_ms, session_key, split_key, validate_session_id},
@@ -39,7 +39,7 @@ use crate::{
     },
     registry::{ActiveSessions, IsLive, Lookup, Open, Registry},
     retention::{Reclaim, Retention},
-    session::{GetInfo, Ingest, StartFrom, WaitDurable},
+    session::{budget::Budget, GetDetails, Ingest, StartFrom, WaitDurable},
     source::{self, Located},
     ws::{feed::FeedSocket, recorder::RecorderSocket, user_agent, viewer, Assembler},
 };
@@ -65,6 +65,10 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Ingest keys the database confirmed, for recorders arriving while it cannot be asked.
     pub keys: KnownKeys,
+    /// The hub's memory account (see `session::budget`).
+    pub budget: Arc<Budget>,
+    /// Who is online, and recordings on demand (see `presence`).
+    pub presence: Addr<crate::presence::Presence>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -90,7 +94,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ws/watch/{id}", web::get().to(watch))
         .route("/ws/sessions", web::get().to(feed));
     access::routes(cfg);
+    crate::numbers::routes(cfg);
     admin::routes(cfg);
+    crate::online::routes(cfg);
+    crate::heat_api::routes(cfg);
     assets::routes(cfg);
 }
 
@@ -120,7 +127,11 @@ fn session_id(raw: &str) -> Result<Arc<str>> {
 /// The project a recorder's `?key=` names, provided the request's `Origin` is one the project
 /// allows: `invalid_key` (401) or `origin_not_allowed` (403) otherwise, before anything is
 /// created or stored.
-async fn ingest_project(state: &AppState, req: &HttpRequest, key: Option<&str>) -> Result<String> {
+pub(crate) async fn ingest_project(
+    state: &AppState,
+    req: &HttpRequest,
+    key: Option<&str>,
+) -> Result<String> {
     let key = key
         .and_then(|k| parse_key(k).ok())
         .ok_or(Error::InvalidKey)?;
@@ -150,7 +161,7 @@ async fn ingest_project(state: &AppState, req: &HttpRequest, key: Option<&str>) 
 }
 
 /// A request refused by an ingest limit: 429 `rate_limited`, with when to retry.
-fn limited(r: Refused, what: &str) -> HttpResponse {
+pub(crate) fn limited(r: Refused, what: &str) -> HttpResponse {
     log::info!("{what} refused: {} limit", r.limit.name());
     Error::from(r).response_after(r.retry_after)
 }
@@ -235,33 +246,153 @@ struct ProjectParam {
     project: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// `GET /api/sessions`'s query string, each value checked by `list_query` so that a bad one is
+/// answered with a 400 naming it.
+#[derive(Deserialize, Default)]
 struct ListParams {
-    /// Include sessions that ended more than 24 h ago.
-    #[serde(default)]
-    all: bool,
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// Include sessions that ended more than 24 h ago (so do `from` and `to`).
+    all: Option<String>,
+    limit: Option<String>,
+    /// `next_cursor` of the previous page (of the same sort and order).
     cursor: Option<String>,
+    /// Only this project's sessions (one the user sees; another lists nothing).
+    project: Option<String>,
+    user: Option<String>,
+    q: Option<String>,
+    url: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    min_duration_ms: Option<String>,
+    max_duration_ms: Option<String>,
+    min_active_ms: Option<String>,
+    max_active_ms: Option<String>,
+    has_errors: Option<String>,
+    event: Option<String>,
+    browser: Option<String>,
+    os: Option<String>,
+    device: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+}
+
+pub(crate) fn bad_param(name: &str, what: &str) -> Error {
+    Error::InvalidQuery(format!("`{name}` {what}"))
+}
+
+fn int_param(name: &str, raw: Option<&str>) -> Result<Option<i64>> {
+    raw.map(|v| v.parse().map_err(|_| bad_param(name, "must be an integer")))
+        .transpose()
+}
+
+fn bool_param(name: &str, raw: Option<&str>) -> Result<Option<bool>> {
+    raw.map(|v| match v {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(bad_param(name, "must be `true` or `false`")),
+    })
+    .transpose()
+}
+
+/// A time as RFC 3339 or milliseconds since the epoch.
+pub(crate) fn time_param(name: &str, raw: Option<&str>) -> Result<Option<i64>> {
+    raw.map(|v| {
+        v.parse::<i64>()
+            .ok()
+            .or_else(|| {
+                chrono::DateTime::parse_from_rfc3339(v)
+                    .ok()
+                    .map(|t| t.timestamp_millis())
+            })
+            .ok_or_else(|| bad_param(name, "must be an RFC 3339 time or epoch milliseconds"))
+    })
+    .transpose()
+}
+
+/// A text filter: non-empty, of a sane length.
+pub(crate) fn text_param(name: &str, raw: Option<&str>) -> Result<Option<String>> {
+    match raw {
+        None => Ok(None),
+        Some("") => Err(bad_param(name, "must not be empty")),
+        Some(v) if v.chars().count() > 2048 => Err(bad_param(name, "is too long")),
+        Some(v) if v.contains('\0') => Err(bad_param(name, "must not contain NUL")),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+/// The list's query from its parameters (without the projects, which come from who asks).
+fn list_query(p: &ListParams) -> Result<(ListQuery, i64)> {
+    let limit = int_param("limit", p.limit.as_deref())?
+        .unwrap_or(100)
+        .clamp(1, MAX_PAGE);
+    let sort = match p.sort.as_deref() {
+        None => Sort::Started,
+        Some(s) => Sort::parse(s)
+            .ok_or_else(|| bad_param("sort", "must be started, duration, active or errors"))?,
+    };
+    let desc = match p.order.as_deref() {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => return Err(bad_param("order", "must be asc or desc")),
+    };
+    let status = match p.status.as_deref() {
+        None => None,
+        Some("live") => Some(Status::Live),
+        Some("ended") => Some(Status::Ended),
+        Some(_) => return Err(bad_param("status", "must be live or ended")),
+    };
+    let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
+    let (from, to) = (
+        time_param("from", p.from.as_deref())?,
+        time_param("to", p.to.as_deref())?,
+    );
+    let all = bool_param("all", p.all.as_deref())?.unwrap_or(false);
+    let windowed = !all && from.is_none() && to.is_none();
+    let q = ListQuery {
+        projects: None,
+        ended_after: windowed.then(|| now_ms() - RECENT_MS),
+        user: text_param("user", p.user.as_deref())?,
+        q: text_param("q", p.q.as_deref())?,
+        url: text_param("url", p.url.as_deref())?,
+        from,
+        to,
+        min_duration_ms: int_param("min_duration_ms", p.min_duration_ms.as_deref())?,
+        max_duration_ms: int_param("max_duration_ms", p.max_duration_ms.as_deref())?,
+        min_active_ms: int_param("min_active_ms", p.min_active_ms.as_deref())?,
+        max_active_ms: int_param("max_active_ms", p.max_active_ms.as_deref())?,
+        has_errors: bool_param("has_errors", p.has_errors.as_deref())?,
+        event: text_param("event", p.event.as_deref())?,
+        browser: text_param("browser", p.browser.as_deref())?,
+        os: text_param("os", p.os.as_deref())?,
+        device: text_param("device", p.device.as_deref())?,
+        status,
+        sort,
+        desc,
+        after,
+        limit: limit + 1,
+    };
+    Ok((q, limit))
 }
 
 async fn list_sessions(
     state: Data<AppState>,
     who: SignedIn,
-    q: Query<ListParams>,
+    params: Query<ListParams>,
 ) -> Result<HttpResponse> {
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let (mut query, limit) = list_query(&params)?;
     let scope = Scope::load(&state.store, &who.0).await?;
-    let query = ListQuery {
-        projects: scope.filter(),
-        ended_after: (!q.all).then(|| now_ms() - RECENT_MS),
-        before,
-        limit: limit + 1,
+    query.projects = match text_param("project", params.project.as_deref())? {
+        Some(p) if validate_session_id(&p).is_err() => {
+            return Err(bad_param("project", "is not a project name"))
+        }
+        // A project the user does not see has, for them, no sessions.
+        Some(p) => Some(if scope.allows(&p) { vec![p] } else { vec![] }),
+        None => scope.filter(),
     };
+    let (sort, desc, shown) = (query.sort, query.desc, query.projects.clone());
     let rows = state
         .store
-        .read(move |c| sessions::list_sessions(c, &query))
+        .read(move |c| session_list::list_sessions(c, &query))
         .await;
     let mut rows = match rows {
         Ok(rows) => rows,
@@ -269,7 +400,7 @@ async fn list_sessions(
         Err(e) if e.is_unavailable() => {
             log::warn!("session list from memory only: {e}");
             let mut sessions = state.registry.send(ActiveSessions).await?;
-            sessions.retain(|s| scope.allows(&s.project));
+            sessions.retain(|s| shown.as_ref().is_none_or(|l| l.contains(&s.project)));
             sessions.sort_by(|a, b| (&b.started_at, &b.id).cmp(&(&a.started_at, &a.id)));
             return Ok(HttpResponse::Ok().json(SessionList {
                 sessions,
@@ -281,7 +412,7 @@ async fn list_sessions(
     };
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|r| format!("{}:{}", r.started_at, r.id))
+        rows.last().map(|r| cursor(sort, desc, sort.key(r), &r.id))
     } else {
         None
     };
@@ -292,28 +423,52 @@ async fn list_sessions(
     }))
 }
 
-fn parse_cursor(raw: &str) -> Result<(i64, String)> {
-    let bad = || Error::InvalidQuery("cursor must be a `next_cursor` value".into());
-    let (ms, key) = raw.split_once(':').ok_or_else(bad)?;
-    let (project, id) = split_key(key);
-    validate_session_id(project).map_err(|_| bad())?;
-    validate_session_id(id).map_err(|_| bad())?;
-    Ok((ms.parse().map_err(|_| bad())?, key.to_owned()))
+/// `<sort>.<order>.<sort key>.<session key>`: where the next page starts, in this sort only.
+fn cursor(sort: Sort, desc: bool, key: i64, id: &str) -> String {
+    let order = if desc { "desc" } else { "asc" };
+    format!("{}.{order}.{key}.{id}", sort.name())
 }
 
-/// The session as the active actor knows it, else as stored.
+/// The (sort key, session key) of a cursor. Its sort and order are those of the page that made
+/// it; given with another sort, its key is read as that sort's (a page, not an error).
+fn parse_cursor(raw: &str) -> Result<(i64, String)> {
+    let bad = || bad_param("cursor", "must be a `next_cursor` value");
+    let (key, id) = match raw.split_once('.') {
+        Some(_) => {
+            let mut parts = raw.splitn(4, '.');
+            parts.next().and_then(Sort::parse).ok_or_else(bad)?;
+            parts
+                .next()
+                .filter(|o| matches!(*o, "asc" | "desc"))
+                .ok_or_else(bad)?;
+            (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?)
+        }
+        // The earlier form, `<started ms>:<session key>`.
+        None => raw.split_once(':').ok_or_else(bad)?,
+    };
+    let (project, session) = split_key(id);
+    validate_session_id(project).map_err(|_| bad())?;
+    validate_session_id(session).map_err(|_| bad())?;
+    Ok((key.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+/// The session as the active actor knows it, else as stored, with the pages it visited.
 async fn session_info(state: &AppState, id: &Arc<str>) -> Result<SessionInfo> {
     if let Some(addr) = state.registry.send(Lookup(id.clone())).await? {
-        if let Ok(Some(info)) = addr.send(GetInfo).await {
+        if let Ok(Some(info)) = addr.send(GetDetails).await {
             return Ok(info);
         }
     }
     let key = id.to_string();
     state
         .store
-        .run(move |c| sessions::get_session(c, &key))
+        .read(move |c| sessions::find_session(c, &key))
         .await?
-        .map(|r| r.info())
+        .map(|found| {
+            let mut info = found.row.info();
+            info.pages = Some(found.pages);
+            info
+        })
         .ok_or(Error::SessionNotFound)
 }
 
@@ -476,7 +631,9 @@ async fn post_events(
     let key: Arc<str> = session_key(&project, &id).into();
     let limit = state.cfg.max_frame_bytes;
     // A body trickling in holds memory and a connection: it must arrive in full in time.
-    let read = async move {
+    // Held on the hub's memory account until the answer is sent.
+    let mut held = state.budget.lease();
+    let read = async {
         let mut body = web::BytesMut::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| Error::InvalidFrame(e.to_string()))?;
@@ -485,6 +642,9 @@ async fn post_events(
                     size: body.len() + chunk.len(),
                     limit,
                 });
+            }
+            if !held.grow(chunk.len()) {
+                return Err(Error::Overloaded);
             }
             body.extend_from_slice(&chunk);
         }
@@ -498,6 +658,9 @@ async fn post_events(
         // Held to the same limit once inflated, checked while inflating.
         Some(enc) => {
             inflated = compression::inflate(enc, &body, limit)?;
+            if !held.grow(inflated.len()) {
+                return Err(Error::Overloaded);
+            }
             &*inflated
         }
         None => std::str::from_utf8(&body).map_err(|_| Error::InvalidFrame("not UTF-8".into()))?,
@@ -584,7 +747,7 @@ async fn record(
         .await
         .map_err(Error::from)??;
     let limit = state.cfg.max_frame_bytes;
-    let frames = Assembler::new(limit, state.cfg.body_timeout());
+    let frames = Assembler::new(limit, state.cfg.body_timeout(), state.budget.lease());
     let quota = Quota::new(state.limits.clone(), project, key);
     let socket = RecorderSocket::new(id, session, frames, q.resume, quota);
     actix_ws::WsResponseBuilder::new(socket, &req, Held::new(stream, permit))
@@ -640,7 +803,7 @@ async fn watch(
     let compressed = parse_enc(q.enc.as_deref())?;
     let source = source::locate(&state.registry, &state.store, &id).await?;
     let kind = match source {
-        Located::Active(_) => "live",
+        Located::Active(_) | Located::Remote(_) => "live",
         Located::Stored { .. } => "replay",
     };
     let permit = match state
@@ -652,9 +815,10 @@ async fn watch(
     };
     record_access(&state, &id, &who.0.username, kind).await?;
     let limit = state.cfg.max_frame_bytes;
-    let frames = Assembler::new(limit, state.cfg.body_timeout());
+    let frames = Assembler::new(limit, state.cfg.body_timeout(), state.budget.lease());
     let socket = viewer::ViewerSocket::new(id, source, from, state.store.clone(), frames)
-        .compressed(compressed);
+        .compressed(compressed)
+        .counted_by(state.presence.clone());
     actix_ws::WsResponseBuilder::new(socket, &req, Held::new(stream, permit))
         .frame_size(limit)
         .start()

@@ -38,6 +38,11 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_IDLE_TIMEOUT_SECS", default_value_t = 30)]
     pub idle_timeout_secs: u64,
 
+    /// Seconds a recording started on demand (Watch on the online page) goes on after its last
+    /// viewer left (or after Watch, if nobody opens it), before the hub stops it.
+    #[arg(long, env = "STREAMDOM_WATCH_GRACE_SECS", default_value_t = 30)]
+    pub watch_grace_secs: u64,
+
     /// Bytes of already-durable history a session keeps in memory for late viewers (from its
     /// latest full snapshot on); older durable events are read back from the database.
     #[arg(long, env = "STREAMDOM_BUFFER_MAX_BYTES", default_value_t = 4 * MIB)]
@@ -49,8 +54,9 @@ pub struct Config {
     pub pending_max_bytes: usize,
 
     /// Bytes of events all sessions together may hold in memory (not yet durable, or history for
-    /// late viewers); past it new events are refused with `overloaded` until writes catch up,
-    /// and past three quarters of it sessions keep no durable history in memory.
+    /// late viewers), with socket messages being assembled and POST bodies being read; past it
+    /// new events, messages and bodies are refused with `overloaded` until writes catch up, and
+    /// past three quarters of it sessions keep no durable history in memory.
     #[arg(long, env = "STREAMDOM_MEMORY_BUDGET_BYTES", default_value_t = 1024 * MIB)]
     pub memory_budget_bytes: usize,
 
@@ -83,6 +89,11 @@ pub struct Config {
     /// system default.
     #[arg(long, env = "STREAMDOM_TCP_USER_TIMEOUT_SECS", default_value_t = 20)]
     pub tcp_user_timeout_secs: u64,
+
+    /// Aggregate heatmaps (clicks, rage and dead clicks, moves, scroll depth per page) as events
+    /// arrive. `false` leaves them as they are: for measuring what the aggregation costs.
+    #[arg(long, env = "STREAMDOM_HEATMAPS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub heatmaps: bool,
 
     /// Seconds a request body or a fragmented WebSocket message may take to arrive in full;
     /// past it the request gets 408 and the socket is closed with `request_timeout`.
@@ -147,6 +158,11 @@ pub struct Config {
     #[arg(long, env = "STREAMDOM_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
 
+    /// Database connections for the API's and the dashboard's reads, apart from the pool the
+    /// writer and the sessions use, so that reading never slows recording.
+    #[arg(long, env = "STREAMDOM_DB_READ_POOL_SIZE", default_value_t = 4)]
+    pub db_read_pool_size: u32,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "STREAMDOM_WORKERS")]
     pub workers: Option<usize>,
@@ -189,6 +205,32 @@ pub struct Config {
     )]
     pub retention_interval_secs: u64,
 
+    /// NATS server(s) of the cluster (`nats://host:4222`, comma-separated for several), with
+    /// JetStream enabled: hubs sharing one PostgreSQL database and this bus serve every
+    /// session from any of them. Without it the hub runs alone and needs no NATS.
+    #[arg(long, env = "STREAMDOM_NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// First token of every NATS subject the cluster uses, and the JetStream stream's name
+    /// (upper-cased): clusters sharing one NATS need different prefixes.
+    #[arg(long, env = "STREAMDOM_NATS_PREFIX", default_value = "streamdom", value_parser = parse_prefix)]
+    pub nats_prefix: String,
+
+    /// Seconds a hub's ownership of a session it records lasts without being renewed (it is
+    /// renewed every third of it): after a hub dies, its sessions move to other hubs this
+    /// much later at most.
+    #[arg(long, env = "STREAMDOM_CLUSTER_LEASE_SECS", default_value_t = 10)]
+    pub cluster_lease_secs: u64,
+
+    /// Seconds the JetStream stream keeps a live session's recent events (from its latest
+    /// full snapshot on); older ones are read from the database.
+    #[arg(long, env = "STREAMDOM_NATS_MAX_AGE_SECS", default_value_t = 3600)]
+    pub nats_max_age_secs: u64,
+
+    /// Bytes the JetStream stream may hold for all sessions together (oldest dropped first).
+    #[arg(long, env = "STREAMDOM_NATS_MAX_BYTES", default_value_t = 1024 * MIB as i64)]
+    pub nats_max_bytes: i64,
+
     /// Log lines as `text` or as `json` (one object a line: ts, level, target, message).
     #[arg(long, env = "STREAMDOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -205,6 +247,16 @@ fn parse_public_url(raw: &str) -> Result<String, String> {
         return Err("--public-url must be like https://replay.example.com".into());
     }
     Ok(url.to_owned())
+}
+
+/// `--nats-prefix`: one NATS subject token (A-Z, a-z, 0-9, '_' and '-').
+fn parse_prefix(raw: &str) -> Result<String, String> {
+    let ok = (1..=32).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then(|| raw.to_owned())
+        .ok_or_else(|| "--nats-prefix is 1 to 32 characters of A-Z, a-z, 0-9, '_' and '-'".into())
 }
 
 /// How log lines are written to stderr.
@@ -231,6 +283,10 @@ impl Config {
         Duration::from_secs(self.idle_timeout_secs)
     }
 
+    pub fn watch_grace(&self) -> Duration {
+        Duration::from_secs(self.watch_grace_secs)
+    }
+
     pub fn body_timeout(&self) -> Duration {
         Duration::from_secs(self.body_timeout_secs.max(1))
     }
@@ -247,6 +303,11 @@ impl Config {
     pub fn retention_interval(&self) -> Option<Duration> {
         (self.retention_interval_secs > 0)
             .then(|| Duration::from_secs(self.retention_interval_secs))
+    }
+
+    /// How long a hub's ownership of a session lasts unrenewed (cluster mode).
+    pub fn cluster_lease(&self) -> Duration {
+        Duration::from_secs(self.cluster_lease_secs.max(1))
     }
 
     pub fn ack_interval(&self) -> Duration {

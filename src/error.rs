@@ -39,6 +39,8 @@ pub enum Error {
     SessionClosing,
     #[error("the database is unavailable and this cannot be answered from what the hub holds; retry once it is back")]
     Unavailable,
+    #[error("this hub lost the cluster's bus (NATS); reconnect in a moment")]
+    BusUnavailable,
     #[error("this viewer fell too far behind; reconnect to continue from the latest snapshot")]
     ViewerTooSlow,
     #[error("sign in first (a session cookie or an API token)")]
@@ -85,6 +87,7 @@ impl Error {
             Error::ShuttingDown => "shutting_down",
             Error::SessionClosing => "session_closing",
             Error::Unavailable => "unavailable",
+            Error::BusUnavailable => "bus_unavailable",
             Error::ViewerTooSlow => "viewer_too_slow",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden => "forbidden",
@@ -92,6 +95,8 @@ impl Error {
             Error::CsrfRejected => "csrf_rejected",
             Error::OriginNotAllowed => "origin_not_allowed",
             Error::RateLimited => "rate_limited",
+            // An unreachable or busy database is a condition to retry, not a fault of the hub's.
+            e @ (Error::Database(_) | Error::Pool(_)) if e.is_unavailable() => "unavailable",
             Error::Database(_)
             | Error::Pool(_)
             | Error::Migration(_)
@@ -119,7 +124,11 @@ impl Error {
             Error::Overloaded
             | Error::ShuttingDown
             | Error::SessionClosing
-            | Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | Error::Unavailable
+            | Error::BusUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            e @ (Error::Database(_) | Error::Pool(_)) if e.is_unavailable() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Database(_)
             | Error::Pool(_)
             | Error::Migration(_)
@@ -157,6 +166,7 @@ impl Error {
             Error::ShuttingDown,
             Error::SessionClosing,
             Error::Unavailable,
+            Error::BusUnavailable,
             Error::ViewerTooSlow,
             Error::Unauthorized,
             Error::Forbidden,
@@ -181,6 +191,8 @@ impl Error {
     fn public_message(&self) -> String {
         match self.status() {
             StatusCode::INTERNAL_SERVER_ERROR => "internal server error".to_owned(),
+            // The pool's or driver's words (hosts, roles) stay in the log.
+            _ if self.is_unavailable() => Error::Unavailable.to_string(),
             _ => self.to_string(),
         }
     }

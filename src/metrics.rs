@@ -81,6 +81,10 @@ pub static COMPRESSION_SAVED_BYTES_OUT: Counter = Counter::new();
 /// The durable spool's size on disk and its records not yet stored (set by `spool`).
 pub static SPOOL_BYTES: Gauge = Gauge::new();
 pub static SPOOL_RECORDS: Gauge = Gauge::new();
+/// Cluster mode: messages handed to NATS, and frames dropped because the queue to it was full
+/// (their gaps are filled from the database by the hubs following the session).
+pub static CLUSTER_PUBLISHED: Counter = Counter::new();
+pub static CLUSTER_DROPPED: Counter = Counter::new();
 /// HTTP responses by status class: 1xx (WebSocket upgrades) to 5xx.
 static HTTP: [Counter; 5] = [
     Counter::new(),
@@ -237,6 +241,18 @@ pub fn render() -> String {
         "gauge",
         "Spool records not yet stored in the database.",
         SPOOL_RECORDS.get().to_string(),
+    );
+    one(
+        "streamdom_cluster_published_total",
+        "counter",
+        "Messages handed to the cluster's bus (NATS).",
+        CLUSTER_PUBLISHED.get().to_string(),
+    );
+    one(
+        "streamdom_cluster_dropped_total",
+        "counter",
+        "Frames not published for a full queue to NATS (other hubs fill them from the database).",
+        CLUSTER_DROPPED.get().to_string(),
     );
     let _ = writeln!(
         out,

@@ -1,18 +1,24 @@
 //! The registry actor: session id → session actor for every active session, the feed of
 //! session-list changes for dashboards, and the clean-up of sessions a previous run left open.
+//! In a cluster also: the followers of sessions recorded on other hubs, the other hubs'
+//! session-list changes, and their requests to hand a session over.
 
 use std::{collections::HashMap, sync::Arc};
 
 use actix::prelude::*;
 
 use crate::{
+    cluster::{
+        remote::{RemoteGone, RemoteSession},
+        Bus, InRuntime,
+    },
     config::Config,
-    db::{sessions, Store},
+    db::{owners, sessions, Store},
     error::{Error, Result},
     event::now_ms,
     protocol::SessionInfo,
     rate::Buckets,
-    session::{budget::Budget, GetInfo, Lifecycle, Session, Stopping},
+    session::{budget::Budget, relay::Relay, GetInfo, HandOver, Lifecycle, Session, Stopping},
     writer::Writer,
 };
 
@@ -30,13 +36,17 @@ pub struct Registry {
     booted_at: i64,
     feed: HashMap<u64, Recipient<FeedUpdate>>,
     shutting_down: bool,
+    /// Cluster mode: the bus, and the sessions recorded elsewhere that viewers here follow.
+    bus: Option<Arc<Bus>>,
+    remotes: HashMap<Arc<str>, Addr<RemoteSession>>,
 }
 
 impl Registry {
-    pub fn new(cfg: Arc<Config>, store: Store, writer: Addr<Writer>) -> Self {
+    /// `budget` is the hub's one memory account, shared with the sockets and bodies being read.
+    pub fn new(cfg: Arc<Config>, store: Store, writer: Addr<Writer>, budget: Arc<Budget>) -> Self {
         Registry {
             new_sessions: Buckets::new(cfg.new_sessions_per_sec, cfg.new_sessions_per_sec * 10.0),
-            budget: Arc::new(Budget::new(cfg.memory_budget_bytes)),
+            budget,
             cfg,
             store,
             writer,
@@ -45,7 +55,15 @@ impl Registry {
             booted_at: now_ms(),
             feed: HashMap::new(),
             shutting_down: false,
+            bus: None,
+            remotes: HashMap::new(),
         }
+    }
+
+    /// A hub of a cluster (`--nats-url`).
+    pub fn in_cluster(mut self, bus: Option<Arc<Bus>>) -> Self {
+        self.bus = bus;
+        self
     }
 }
 
@@ -56,6 +74,125 @@ impl Actor for Registry {
         // Sessions open in the database but with no recorder back within one idle timeout of
         // the start were cut off by the previous run: end them at their last event.
         ctx.run_later(self.cfg.idle_timeout(), Self::end_orphans);
+        if let Some(bus) = self.bus.clone() {
+            let follow = async move { (bus.watch_feed().await, bus.watch_releases().await) };
+            ctx.wait(follow.into_actor(self).map(|(feed, releases), _, ctx| {
+                use futures_util::StreamExt;
+                match (feed, releases) {
+                    (Ok(feed), Ok(releases)) => {
+                        let both = InRuntime::new(feed).zip(InRuntime::new(releases));
+                        if let Some((feed, releases)) = both {
+                            ctx.add_message_stream(feed.map(FromHub::Feed));
+                            ctx.add_message_stream(releases.map(FromHub::Release));
+                        }
+                    }
+                    (Err(e), _) | (_, Err(e)) => log::error!("cluster: {e}"),
+                }
+            }));
+        }
+    }
+}
+
+/// What another hub of the cluster sent this one.
+#[derive(Message)]
+#[rtype(result = "()")]
+enum FromHub {
+    /// A session-list change there.
+    Feed(async_nats::Message),
+    /// Hand over the session whose key is the payload (its recorder is there now).
+    Release(async_nats::Message),
+}
+
+impl Handler<FromHub> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: FromHub, _: &mut Self::Context) {
+        match msg {
+            FromHub::Feed(msg) => {
+                let own = self
+                    .bus
+                    .as_ref()
+                    .is_none_or(|b| b.is_own(msg.headers.as_ref()));
+                if own {
+                    return;
+                }
+                match serde_json::from_slice::<SessionInfo>(&msg.payload) {
+                    Ok(info) => self.tell_feed(info),
+                    Err(e) => log::warn!("cluster: an unreadable session-list change: {e}"),
+                }
+            }
+            FromHub::Release(msg) => {
+                let key = String::from_utf8_lossy(&msg.payload);
+                if let Some(session) = self.sessions.get(&*key) {
+                    session.do_send(HandOver);
+                }
+            }
+        }
+    }
+}
+
+/// The follower of a session recorded on another hub (started if there is none); `None` on a
+/// hub that is not part of a cluster.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<RemoteSession>>")]
+pub struct WatchRemote {
+    pub id: Arc<str>,
+    /// Where a new follower runs: the first viewer's worker, so that followers spread over the
+    /// workers (as sessions do, see [`Open`]) instead of queueing behind the registry's thread.
+    pub arbiter: ArbiterHandle,
+}
+
+impl Handler<WatchRemote> for Registry {
+    type Result = Option<Addr<RemoteSession>>;
+
+    fn handle(&mut self, msg: WatchRemote, ctx: &mut Self::Context) -> Self::Result {
+        let bus = self.bus.clone()?;
+        if let Some(addr) = self.remotes.get(&msg.id).filter(|a| a.connected()) {
+            return Some(addr.clone());
+        }
+        let remote = RemoteSession::new(
+            msg.id.clone(),
+            bus,
+            self.store.clone(),
+            self.cfg.buffer_max_bytes,
+            ctx.address().recipient(),
+        );
+        let remote = RemoteSession::start_in_arbiter(&msg.arbiter, move |_| remote);
+        self.remotes.insert(msg.id, remote.clone());
+        Some(remote)
+    }
+}
+
+/// Whether this hub is part of a cluster.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct InCluster;
+
+impl Handler<InCluster> for Registry {
+    type Result = bool;
+
+    fn handle(&mut self, _: InCluster, _: &mut Self::Context) -> bool {
+        self.bus.is_some()
+    }
+}
+
+impl Handler<RemoteGone> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoteGone, _: &mut Self::Context) {
+        if self.remotes.get(&msg.0) == Some(&msg.1) {
+            self.remotes.remove(&msg.0);
+        }
+    }
+}
+
+impl Registry {
+    fn tell_feed(&mut self, info: SessionInfo) {
+        self.feed.retain(|_, r| r.connected());
+        let change = FeedUpdate::Changed(Box::new(info));
+        for r in self.feed.values() {
+            r.do_send(change.clone());
+        }
     }
 }
 
@@ -65,10 +202,15 @@ const ORPHANS_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
 impl Registry {
     fn end_orphans(&mut self, ctx: &mut Context<Self>) {
         let booted_at = self.booted_at;
-        let live: Vec<String> = self.sessions.keys().map(|k| k.to_string()).collect();
-        let end = self
-            .store
-            .run(move |c| sessions::end_orphans(c, booted_at, &live));
+        let mut live: Vec<String> = self.sessions.keys().map(|k| k.to_string()).collect();
+        let cluster = self.bus.is_some();
+        let end = self.store.run(move |c| {
+            // In a cluster, sessions another hub records now are not leftovers.
+            if cluster {
+                live.extend(owners::leased(c, now_ms())?);
+            }
+            sessions::end_orphans(c, booted_at, &live)
+        });
         ctx.spawn(end.into_actor(self).map(|res, _, ctx| match res {
             Ok(0) => {}
             Ok(n) => log::info!("ended {n} sessions left open by a previous run"),
@@ -120,7 +262,8 @@ impl Handler<Open> for Registry {
             self.writer.clone(),
             ctx.address().recipient(),
             msg.user_agent,
-        );
+        )
+        .in_cluster(self.bus.clone().map(|b| b as Arc<dyn Relay>));
         let addr = Session::start_in_arbiter(&msg.arbiter, move |_| session);
         self.sessions.insert(msg.id, addr.clone());
         Ok(addr)
@@ -146,11 +289,10 @@ impl Handler<Lifecycle> for Registry {
     fn handle(&mut self, msg: Lifecycle, _: &mut Self::Context) {
         match msg {
             Lifecycle::Changed(info) => {
-                self.feed.retain(|_, r| r.connected());
-                let change = FeedUpdate::Changed(Box::new(info));
-                for r in self.feed.values() {
-                    r.do_send(change.clone());
+                if let Some(bus) = &self.bus {
+                    bus.publish_feed(&info);
                 }
+                self.tell_feed(info);
             }
             // A newer actor may already serve this id; remove only the one that stopped.
             Lifecycle::Gone(id, addr) => {

@@ -15,6 +15,7 @@ use crate::{
     ops,
     registry::{CloseAll, Registry, Shutdown},
     retention::{self, Retention},
+    session::budget::Budget,
     spool::Spool,
     writer::{CloseSpool, Drain, Writer},
 };
@@ -41,6 +42,7 @@ pub struct Server {
     registry: Addr<Registry>,
     writer: Addr<Writer>,
     retention: Addr<Retention>,
+    presence: Addr<crate::presence::Presence>,
 }
 
 /// Prints a one-time notice (a first password, the snippet to paste) to stderr, never through
@@ -68,8 +70,9 @@ pub async fn run(cfg: Config) -> Result<Server> {
     // First, so that a port in use is reported before anything else starts.
     let listener = ops::listen(cfg.bind)?;
     let url = cfg.resolved_database_url();
-    let pool = db::connect_waiting(url, cfg.db_pool_size, cfg.db_connect_timeout()).await?;
-    let store = Store::new(pool);
+    let pool = db::connect_waiting(url.clone(), cfg.db_pool_size, cfg.db_connect_timeout()).await?;
+    let reads = db::read_pool(&url, cfg.db_read_pool_size)?;
+    let store = Store::with_reads(pool, reads);
     let boot = cfg.clone();
     if let Some(password) = store.run(move |c| auth::bootstrap_admin(c, &boot)).await? {
         announce(
@@ -108,10 +111,20 @@ pub async fn run(cfg: Config) -> Result<Server> {
             spool.bytes()
         );
     }
+    let bus = match &cfg.nats_url {
+        Some(url) if !url.is_empty() => Some(crate::cluster::Bus::connect(&cfg, url).await?),
+        _ => None,
+    };
     let writer = Writer::new(store.clone(), cfg.clone(), spool).start();
-    let registry = Registry::new(cfg.clone(), store.clone(), writer.clone()).start();
+    let budget = Arc::new(Budget::new(cfg.memory_budget_bytes));
+    let registry = Registry::new(cfg.clone(), store.clone(), writer.clone(), budget.clone())
+        .in_cluster(bus.clone())
+        .start();
     let retention =
         Retention::new(store.clone(), registry.clone(), cfg.retention_interval()).start();
+    let presence = crate::presence::Presence::new(cfg.clone(), registry.clone())
+        .in_cluster(bus)
+        .start();
     let keys = crate::auth::cache::KnownKeys::default();
     for project in store.run(crate::db::projects::list).await? {
         if let Some(key) = project.public_key.clone() {
@@ -127,6 +140,8 @@ pub async fn run(cfg: Config) -> Result<Server> {
         verified: Default::default(),
         limits: crate::limits::Limits::new(&cfg),
         keys,
+        budget,
+        presence: presence.clone(),
     });
     // A peer that stops reading is dropped by the kernel (see `Config::tcp_user_timeout_secs`).
     let tcp_user_timeout = (cfg.tcp_user_timeout_secs > 0)
@@ -182,6 +197,7 @@ pub async fn run(cfg: Config) -> Result<Server> {
         registry,
         writer,
         retention,
+        presence,
     })
 }
 
@@ -211,6 +227,7 @@ impl Server {
             );
         }
         self.registry.send(CloseAll).await?;
+        self.presence.send(crate::presence::CloseAll).await?;
         self.handle.stop(true).await;
         self.writer.send(CloseSpool).await?;
         let _ = self.running.await;

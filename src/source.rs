@@ -9,18 +9,25 @@ use actix::Addr;
 use futures_util::{stream, Stream};
 
 use crate::{
+    cluster::remote::RemoteSession,
     db::{chunks, sessions, Store},
     error::{Error, Result},
     event::SharedEvent,
     protocol::SessionInfo,
-    registry::{Lookup, Registry},
+    registry::{InCluster, Lookup, Registry, WatchRemote},
     session::{fanout::ViewerHandle, pick_start, Read, Session, StartFrom, Subscribe},
 };
+
+/// How often, and how many times, a cluster hub looks again for a session not stored yet.
+const NEW_SESSION_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+const NEW_SESSION_POLLS: usize = 20;
 
 /// A session found by [`locate`].
 #[derive(Clone)]
 pub enum Located {
     Active(Addr<Session>),
+    /// Active, recorded by another hub of the cluster: followed from the bus.
+    Remote(Addr<RemoteSession>),
     /// Ended (or left by a previous run): everything is in the database.
     Stored {
         info: Box<SessionInfo>,
@@ -33,15 +40,36 @@ pub async fn locate(registry: &Addr<Registry>, store: &Store, id: &Arc<str>) -> 
     if let Some(addr) = registry.send(Lookup(id.clone())).await? {
         return Ok(Located::Active(addr));
     }
-    let key = id.to_string();
-    let (row, metas) = store
-        .run(move |c| {
+    let read = || {
+        let key = id.to_string();
+        store.run(move |c| {
             let row = sessions::get_session(c, &key)?;
             let metas = chunks::load_metas(c, &key)?;
             Ok((row, metas))
         })
-        .await?;
+    };
+    let (mut row, mut metas) = read().await?;
+    // In a cluster, a session that just started on another hub has its row once that hub's
+    // writer stored its first events (a flush interval or so later).
+    if row.is_none() && registry.send(InCluster).await? {
+        for _ in 0..NEW_SESSION_POLLS {
+            actix_web::rt::time::sleep(NEW_SESSION_POLL).await;
+            (row, metas) = read().await?;
+            if row.is_some() {
+                break;
+            }
+        }
+    }
     let info = row.ok_or(Error::SessionNotFound)?.info();
+    if info.active {
+        let watch = WatchRemote {
+            id: id.clone(),
+            arbiter: actix::Arbiter::current(),
+        };
+        if let Some(remote) = registry.send(watch).await? {
+            return Ok(Located::Remote(remote));
+        }
+    }
     Ok(Located::Stored {
         info: Box::new(info),
         metas,
@@ -69,10 +97,13 @@ pub async fn open(
     viewer: Option<ViewerHandle>,
 ) -> Result<Opened> {
     match located {
-        Located::Active(session) => {
-            let sub = match viewer {
-                Some(viewer) => session.send(Subscribe { from, viewer }).await??,
-                None => session.send(Read { from }).await??,
+        Located::Active(_) | Located::Remote(_) => {
+            let sub = match (located, viewer) {
+                (Located::Active(s), Some(viewer)) => s.send(Subscribe { from, viewer }).await??,
+                (Located::Active(s), None) => s.send(Read { from }).await??,
+                (Located::Remote(s), Some(viewer)) => s.send(Subscribe { from, viewer }).await??,
+                (Located::Remote(s), None) => s.send(Read { from }).await??,
+                (Located::Stored { .. }, _) => return Err(Error::internal("not an active source")),
             };
             let snap = sub.snapshot;
             Ok(Opened {

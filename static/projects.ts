@@ -79,6 +79,26 @@ function card(p: api.Project): HTMLElement {
     void act(() => api.setRetention(p.name, n));
   });
   box.append(inline(days, save));
+
+  // record_mode: `all` as before, a sample of visitors or pages, or standby (Watch on /online).
+  box.append(el('div', { class: 'field' }, 'Record'));
+  const mode = el('select', { 'data-testid': 'record-mode', 'aria-label': 'What to record' });
+  for (const [value, text] of [['all', 'every visitor'], ['sample', 'a sample'], ['standby', 'nobody until Watch (standby)']]) {
+    const o = el('option', { value }, text);
+    o.selected = p.record_mode === value;
+    mode.append(o);
+  }
+  const percent = el('input', { type: 'number', min: '0', max: '100', value: String(p.sample_percent), 'data-testid': 'sample-percent', 'aria-label': 'Percent of visitors recorded' });
+  const urls = el('input', { value: p.sample_urls.join(' '), placeholder: '/checkout/* /cart', 'data-testid': 'sample-urls', 'aria-label': 'Pages always recorded' });
+  const showSample = () => { percent.hidden = urls.hidden = mode.value !== 'sample'; };
+  mode.addEventListener('change', showSample);
+  showSample();
+  const saveMode = button('Save', 'record-mode-save', () => {
+    const n = Number(percent.value);
+    if (!Number.isInteger(n) || n < 0 || n > 100) return showError('The sample is a whole percent from 0 to 100.');
+    void act(() => api.setRecordMode(p.name, mode.value as api.RecordMode, n, urls.value.split(/\s+/).filter(Boolean)));
+  });
+  box.append(inline(mode, percent, urls, saveMode));
   return box;
 }
 

@@ -9,14 +9,18 @@ import { wsUrl } from './common';
 import { initSessionAdmin } from './watch/admin';
 import { FrameInbox, withEnc } from './watch/codec';
 import { LiveTiming } from './watch/live';
+import { Markers } from './watch/markers';
 import { Player } from './watch/player';
-import { Stream, type Transport } from './watch/stream';
+import { parseLink } from './watch/share';
+import { Presence } from './watch/status';
+import { Stream, type Rec, type Transport } from './watch/stream';
 import { View } from './watch/view';
 
 const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');
 const query = new URLSearchParams(location.search);
-/** ?t=<ms>: open the recording at that moment, held. */
-const initialT = query.has('t') ? Math.max(0, Number(query.get('t')) || 0) : null;
+/** ?t=<ms>: open the recording at that moment, held; ?event=<seq>: at that event (share.ts). */
+const link = parseLink(location.search);
+const initialT = link.t ?? (link.event !== null ? 0 : null);
 
 /**
  * The stream's sockets are the browser's. They ask for large frames compressed and inflate them in
@@ -35,7 +39,8 @@ const browserTransport: Transport = {
     ws.onmessage = (ev) => inbox.message(ev.data, (text) => h.onMessage(JSON.parse(text) as HubToViewer));
     ws.onclose = () => inbox.after(() => h.onClose());
     return {
-      send: (msg) => ws.send(JSON.stringify(msg)),
+      // An ack for a frame handed over after close() has nowhere to go.
+      send: (msg) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(msg)),
       close: () => {
         ws.onclose = null;
         if (ws.readyState <= WebSocket.OPEN) ws.close(1000);
@@ -44,12 +49,29 @@ const browserTransport: Transport = {
   },
 };
 
+/** GET /api/sessions/{id}: what the details panel shows, and why a viewer socket was refused. */
+const sessionUrl = () => {
+  const project = query.get('project');
+  return `/api/sessions/${encodeURIComponent(sessionId)}${project ? `?project=${encodeURIComponent(project)}` : ''}`;
+};
+async function probe(): Promise<number> {
+  try { return (await fetch(sessionUrl())).status; } catch { return 0; }
+}
+
 initAccount();
 const view = new View(sessionId);
+const presence = new Presence();
+const markers = new Markers();
 const status = (text: string) => view.setStatus(text);
 // Socket messages come faster than frames on a busy page: draw the controls once per frame.
 let renderQueued = false;
+let adminStarted = false;
 const changed = () => {
+  // Admins also get the access log and the delete action, once the session is known to exist.
+  if (!adminStarted && stream.session) {
+    adminStarted = true;
+    initSessionAdmin(sessionId, query.get('project')).catch((e) => console.error(e));
+  }
   if (renderQueued) return;
   renderQueued = true;
   requestAnimationFrame(() => {
@@ -59,14 +81,21 @@ const changed = () => {
 };
 
 const stream = new Stream(
-  // A link to a moment needs the session from its start; otherwise start at the newest snapshot.
-  { sessionId, project: query.get('project'), from: initialT !== null ? 'start' : 'live', transport: browserTransport, wsUrl },
+  // A link to a moment starts at the full snapshot before it (the hub picks it); otherwise at the
+  // newest snapshot (the start, for an ended session).
+  { sessionId, project: query.get('project'), from: initialT !== null ? String(initialT) : 'live', at: initialT, transport: browserTransport, wsUrl, probe },
   {
-    event: (r) => player.onEvent(r),
+    event: (r) => {
+      presence.onEvent(r);
+      markers.onEvent(r);
+      view.onEvent(r);
+      player.onEvent(r);
+    },
     boundary: (b) => void player.send(b),
     clock: (offset, rtt) => timing.onClock(offset, rtt),
     status,
     changed,
+    signedOut: () => location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`),
   },
 );
 const timing = new LiveTiming(stream.clock);
@@ -75,8 +104,25 @@ const player = new Player(
   initialT,
 );
 
-view.bind(stream, player, timing);
+view.bind(stream, player, timing, presence, markers);
+// The feed keeps the newest 10,000 rows while following; scrolling up fetches older ones.
+if (view.feed) {
+  view.feed.older = async (before, n) => {
+    const after = Math.max(0, before - 1 - n);
+    const project = query.get('project');
+    const inProject = project ? `&project=${encodeURIComponent(project)}` : '';
+    const res = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}/events?format=envelope&after_seq=${after}&limit=${before - 1 - after}${inProject}`);
+    if (!res.ok) return [];
+    return (await res.json()) as Rec[];
+  };
+}
+view.openLink(link);
 view.render();
 stream.start();
-// Admins also get the access log and the delete action.
-initSessionAdmin(sessionId, query.get('project')).catch((e) => console.error(e));
+// A socket can stay open and silent (a frozen hub, a lost network): the stream checks (silence.ts).
+setInterval(() => stream.checkSilence(), 1000);
+// The details panel's user, device, browser and OS (fields newer hubs add; "—" without them).
+fetch(sessionUrl())
+  .then(async (res) => { if (res.ok) view.setSessionInfo(await res.json()); })
+  .catch(() => { /* the stream's session message is enough to go on */ });
+

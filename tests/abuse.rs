@@ -78,3 +78,56 @@ async fn one_address_cannot_open_sessions_without_bound(backend: Backend) {
     assert_eq!(again.recv_type("ack").await["durable_seq"], 2);
 }
 both!(one_address_cannot_open_sessions_without_bound);
+
+async fn messages_and_bodies_being_received_count_in_the_memory_budget(backend: Backend) {
+    // Room for the events themselves, not for a 200 KiB message on top.
+    let hub = Hub::start_with(backend, |c| c.memory_budget_bytes = 256 * 1024).await;
+    let big = "x".repeat(100 * 1024);
+
+    // A fragmented message past the budget closes its socket with `overloaded`...
+    let id = unique_id("fragments");
+    let (mut rec, _) = hub.recorder(&id).await;
+    rec.send_message(Message::Continuation(actix_http::ws::Item::FirstText(
+        big.clone().into(),
+    )))
+    .await;
+    for _ in 0..2 {
+        rec.send_message(Message::Continuation(actix_http::ws::Item::Continue(
+            big.clone().into(),
+        )))
+        .await;
+    }
+    let (code, reason, _) = rec.closed().await;
+    assert_eq!((code, reason.as_str()), (4503, "overloaded"));
+
+    // ... and so does a POST body, refused with 503 before it is parsed.
+    let body = format!("{{\"type\":\"events\",\"pad\":\"{big}{big}{big}\"}}");
+    let (status, reply) = hub
+        .post(&format!("/api/sessions/{}/events", unique_id("body")), body)
+        .await;
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (503, Some("overloaded")),
+        "{reply}"
+    );
+
+    // What they held is given back: a 100 KiB message in fragments and the events go through.
+    let (mut rec, _) = hub.recorder(&id).await;
+    let mut events = page(1_000, 0);
+    events.push(heavy(1_100, 100 * 1024));
+    let text = frame(1, &events).to_string();
+    let (head, tail) = text.split_at(text.len() / 2);
+    rec.send_message(Message::Continuation(actix_http::ws::Item::FirstText(
+        head.to_owned().into(),
+    )))
+    .await;
+    rec.send_message(Message::Continuation(actix_http::ws::Item::Last(
+        tail.to_owned().into(),
+    )))
+    .await;
+    assert_eq!(
+        rec.recv_type("ack").await["durable_seq"],
+        events.len() as u64
+    );
+}
+both!(messages_and_bodies_being_received_count_in_the_memory_budget);

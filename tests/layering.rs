@@ -8,11 +8,15 @@ use std::path::Path;
 /// share the bottom level.
 const LAYERS: &[&[&str]] = &[
     &["server"],
-    &["api", "assets", "access", "admin", "ops"],
+    &[
+        "api", "assets", "access", "admin", "ops", "online", "heat_api", "numbers",
+    ],
     &["auth"],
     &["ws"],
+    &["presence"],
     &["source", "retention"],
     &["registry"],
+    &["cluster"],
     &["session"],
     &["writer"],
     &["spool"],
@@ -27,6 +31,8 @@ const LAYERS: &[&[&str]] = &[
         "rate",
         "limits",
         "metrics",
+        "summary",
+        "heatmap",
     ],
 ];
 

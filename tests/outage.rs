@@ -62,7 +62,12 @@ async fn during_a_database_outage_live_goes_on_the_list_answers_and_nothing_is_l
     let hub = Hub::attach(server).await;
 
     let id = unique_id("outage");
-    let events = page(1_000, 18); // 20 events
+    let mut events = page(1_000, 18); // 20 events
+                                      // Derived fields that only events of the outage carry: they wait in the spool with them.
+    events[12] = serde_json::json!({"type": 5, "timestamp": 1_200, "data": {"tag": "$identify",
+        "payload": {"user_id": "u-outage", "traits": {}}}});
+    events[15] = serde_json::json!({"type": 5, "timestamp": 1_500, "data": {"tag": "$pageview",
+        "payload": {"url": "https://shop.example/during-outage"}}});
     let (mut rec, _) = hub.recorder(&id).await;
     let mut viewer = hub.ws(&format!("/ws/watch/{id}")).await.unwrap();
     viewer.recv_type("live").await;
@@ -91,11 +96,51 @@ async fn during_a_database_outage_live_goes_on_the_list_answers_and_nothing_is_l
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["partial"], true);
     assert_eq!(list["sessions"][0]["id"], id.as_str());
+    // What needs the database says so plainly: 503 `unavailable`, not a 500, and no driver
+    // detail. (A new watch needs its access-log row written first; see docs/PROTOCOL.md.)
+    let refused = hub.ws(&format!("/ws/watch/{id}")).await.err();
+    let (status, body) = refused.expect("a watch that cannot be logged is refused");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
+    assert!(!body["message"].to_string().contains(&role), "{body}");
+    let (status, body) = hub.get(&format!("/api/sessions/{id}/events")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
 
     outage.end();
     // Everything is acknowledged once the database is back.
     rec.ack_of(20, Duration::from_secs(30)).await;
+    // Reads answer again soon after (503 `unavailable` until the pool has reconnected).
+    let back = Instant::now();
+    let status = loop {
+        let (status, body) = hub.get(&format!("/api/sessions/{id}/events")).await;
+        if status != 503 || back.elapsed() > Duration::from_secs(30) {
+            break status;
+        }
+        assert_eq!(body["error"], "unavailable");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    eprintln!(
+        "reads answered again {:?} after the last ack",
+        back.elapsed()
+    );
+    assert_eq!(status, 200);
     assert_eq!(seqs(&hub.stored(&id).await), (1..=20).collect::<Vec<_>>());
     let (_, list) = hub.get("/api/sessions").await;
     assert_eq!(list["partial"], false);
+    // The derivation of the outage's events was stored with them, though no later write came.
+    let (_, s) = hub.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(
+        (&s["user_id"], &s["page_count"]),
+        (&"u-outage".into(), &2.into()),
+        "{s}"
+    );
+    let (_, found) = hub.get("/api/sessions?url=during-outage").await;
+    assert_eq!(found["sessions"][0]["id"], id.as_str(), "{found}");
 }

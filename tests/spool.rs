@@ -394,6 +394,7 @@ async fn a_record_replayed_after_a_crash_mid_drain_is_not_stored_twice(backend: 
             url: None,
             first_event_ts: None,
             events: &events,
+            summary: None,
         }])
         .unwrap();
     }

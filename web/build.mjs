@@ -22,6 +22,30 @@ function outDir(argv) {
 // `streamdom-source`: the dashboard imports @streamdom/recorder from its sources (package.json exports).
 const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning', absWorkingDir: root, conditions: ['streamdom-source'] };
 
+/**
+ * rrweb's canvas recorder left out of the recorder bundles: StreamDOM does not record canvas
+ * contents (`recordCanvas` is not offered), yet rrweb's CanvasManager, its WebGL and 2D patches
+ * and an inline worker (whose Blob every page built at load) were 10 KB of the 107 KB bundle,
+ * 2.7 KB of it in brotli. The manager is replaced by one that does nothing; the code only it
+ * used is then dropped by tree shaking. A new rrweb layout fails the build here, not silently.
+ */
+const withoutCanvas = {
+  name: 'streamdom-without-canvas',
+  setup(build) {
+    build.onLoad({ filter: /@rrweb[\\/]record[\\/]dist[\\/]record\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const from = source.indexOf("const jsContent = '");
+      const to = source.indexOf('class StylesheetManager {');
+      if (from < 0 || to < from || !source.slice(from, to).includes('class CanvasManager {')) {
+        throw new Error(`web/build.mjs: @rrweb/record's canvas code is not where expected in ${args.path}; update withoutCanvas`);
+      }
+      const stub = 'class CanvasManager { reset() {} freeze() {} unfreeze() {} lock() {} unlock() {} }\n';
+      return { contents: source.slice(0, from) + stub + source.slice(to), loader: 'js' };
+    });
+  },
+};
+const recorder = { ...common, plugins: [withoutCanvas] };
+
 // Served precompressed: the hub picks a file's .br or .gz variant by Accept-Encoding (src/assets.rs).
 const COMPRESSIBLE = /\.(js|mjs|css|html|json|mts|svg)$/;
 const gzip = (data) => gzipSync(data, { level: 9 });
@@ -43,18 +67,22 @@ async function main() {
   await Promise.all([
     writeFile(join(out, 'loader.js'), snippet),
     writeFile(join(out, 'streamdom.d.mts'), bundledDeclarations()),
-    esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-iife.ts')], format: 'iife', outfile: join(out, 'streamdom.js') }),
+    esbuild.build({ ...recorder, entryPoints: [join(recorderDir, 'src/entry-iife.ts')], format: 'iife', outfile: join(out, 'streamdom.js') }),
     // Deno (and tools that follow it) find the types from the module itself.
-    esbuild.build({ ...common, entryPoints: [join(recorderDir, 'src/entry-esm.ts')], format: 'esm', outfile: join(out, 'streamdom.mjs'), banner: { js: '// @ts-self-types="./streamdom.d.mts"' } }),
+    esbuild.build({ ...recorder, entryPoints: [join(recorderDir, 'src/entry-esm.ts')], format: 'esm', outfile: join(out, 'streamdom.mjs'), banner: { js: '// @ts-self-types="./streamdom.d.mts"' } }),
     // The sessions page shows the loader when there is nothing to list yet.
-    esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts'), login: join(staticDir, 'login.ts'), projects: join(staticDir, 'projects.ts') }, format: 'iife', outdir: out, define: { STREAMDOM_LOADER: JSON.stringify(snippet) } }),
+    esbuild.build({ ...common, entryPoints: { dashboard: join(staticDir, 'dashboard.ts'), watch: join(staticDir, 'watch.ts'), login: join(staticDir, 'login.ts'), projects: join(staticDir, 'projects.ts'), online: join(staticDir, 'online.ts'), heatmap: join(staticDir, 'heatmap.ts'), numbers: join(staticDir, 'numbers.ts') }, format: 'iife', outdir: out, define: { STREAMDOM_LOADER: JSON.stringify(snippet) } }),
     esbuild.build({ ...common, entryPoints: [join(staticDir, 'style.css')], outfile: join(out, 'style.css') }),
+    esbuild.build({ ...common, entryPoints: [join(staticDir, 'watch.css')], outfile: join(out, 'watch.css') }),
     // The replayer's cursor and click styles.
     esbuild.build({ ...common, entryPoints: [createRequire(import.meta.url).resolve('rrweb/dist/style.css')], outfile: join(out, 'rrweb.css') }),
     copyFile(join(staticDir, 'index.html'), join(out, 'index.html')),
     copyFile(join(staticDir, 'watch.html'), join(out, 'watch.html')),
     copyFile(join(staticDir, 'login.html'), join(out, 'login.html')),
     copyFile(join(staticDir, 'projects.html'), join(out, 'projects.html')),
+    copyFile(join(staticDir, 'online.html'), join(out, 'online.html')),
+    copyFile(join(staticDir, 'heatmap.html'), join(out, 'heatmap.html')),
+    copyFile(join(staticDir, 'numbers.html'), join(out, 'numbers.html')),
   ]);
 
   // sizes.json: bytes the hub sends for each file, raw and in each encoding it has.

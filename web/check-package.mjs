@@ -52,6 +52,7 @@ try {
     const { CLOSE } = await import('@streamdom/recorder/protocol');
     const { Backoff } = await import('@streamdom/recorder/reconnect');
     const ok = typeof main.default.init === 'function' && typeof main.StreamDOM.stop === 'function'
+      && typeof main.default.identify === 'function' && typeof main.StreamDOM.track === 'function'
       && main.ClockSync === ClockSync && typeof CLOSE === 'object' && typeof new Backoff().next() === 'number';
     if (!ok) throw new Error('missing exports: ' + Object.keys(main));
     console.log('imported');`;
@@ -67,6 +68,11 @@ try {
     const offset: number = handle.clock.offset;
     const clock: ClockSync = handle.clock;
     const stopped: Promise<void> = StreamDOM.stop();
+    const identified: boolean = StreamDOM.identify('user-42', { plan: 'pro' });
+    const tracked: boolean = StreamDOM.track('checkout', { total: 1 });
+    StreamDOM.init({ console: false, pages: false, network: { bodies: [new RegExp('/api/')], headers: ['/api/'] }, maskParams: ['email'] });
+    // @ts-expect-error an event name is a string
+    StreamDOM.track(3);
     // @ts-expect-error the clock's types come through index.d.ts's own imports
     const wrong: string = handle.clock.offset;
     // @ts-expect-error sessionId is a string
@@ -74,7 +80,7 @@ try {
     // @ts-expect-error no such option
     StreamDOM.init({ sessionIdd: 'x' });
     const kind: HubToRecorder['type'] = 'welcome';
-    export { offset, clock, stopped, kind, wrong };
+    export { offset, clock, stopped, kind, wrong, identified, tracked };
   `);
   const consumerErrors = typecheck([join(consumer, 'use.ts')], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true });
   if (consumerErrors) fail(`a consumer of the package does not type-check:\n${consumerErrors}`);
@@ -88,9 +94,13 @@ try {
     import StreamDOM, { type InitOptions, ClockSync } from './streamdom.mjs';
     const options: InitOptions = { sessionId: 'a', maskInputOptions: { email: true }, recordOptions: { sampling: { scroll: 50 } } };
     const offset: number = StreamDOM.init(options).clock.offset;
+    const identified: boolean = StreamDOM.identify('user-42');
+    StreamDOM.init({ network: { bodies: ['/api/'] }, console: false });
+    // @ts-expect-error network options are patterns
+    StreamDOM.init({ network: { bodies: [1] } });
     // @ts-expect-error sessionId is a string
     StreamDOM.init({ sessionId: 1 });
-    export { offset, ClockSync };
+    export { offset, ClockSync, identified };
   `);
   const servedErrors = typecheck([join(served, 'use.mts')], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: false });
   if (servedErrors) fail(`the served streamdom.d.mts does not type-check:\n${servedErrors}`);

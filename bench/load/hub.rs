@@ -281,6 +281,7 @@ pub struct CpuSnapshot {
     hub: Option<ProcSample>,
     bench: Option<ProcSample>,
     postgres: f64,
+    nats: f64,
     machine: Option<MachineCpu>,
 }
 
@@ -291,6 +292,7 @@ impl CpuSnapshot {
             hub,
             bench: sample(None),
             postgres: cpu_of_processes_named("postgres"),
+            nats: cpu_of_processes_named("nats-server"),
             machine: machine_cpu(),
         }
     }
@@ -302,6 +304,8 @@ pub struct CpuUse {
     pub hub: Option<f64>,
     pub bench: Option<f64>,
     pub postgres: f64,
+    /// The NATS server's (cluster mode; whatever runs on the machine, as it is shared).
+    pub nats: f64,
     /// Everything else on the machine: other people's builds and tests, the kernel's own work
     /// not charged to a process. A large value means the run was disturbed.
     pub others: Option<f64>,
@@ -318,10 +322,11 @@ impl CpuUse {
         let hub = pct(a.hub, b.hub);
         let bench = pct(a.bench, b.bench);
         let postgres = (b.postgres - a.postgres).max(0.0) / wall * 100.0;
+        let nats = (b.nats - a.nats).max(0.0) / wall * 100.0;
         let machine = a.machine.zip(b.machine);
         let others = machine.map(|(m0, m1)| {
             let busy = (m1.busy - m0.busy) / clock_ticks_per_sec() / wall * 100.0;
-            (busy - hub.unwrap_or(0.0) - bench.unwrap_or(0.0) - postgres).max(0.0)
+            (busy - hub.unwrap_or(0.0) - bench.unwrap_or(0.0) - postgres - nats).max(0.0)
         });
         let share = |f: fn(&MachineCpu) -> f64| {
             machine.map(|(m0, m1)| (f(&m1) - f(&m0)) / (m1.total - m0.total).max(1.0) * 100.0)
@@ -330,6 +335,7 @@ impl CpuUse {
             hub,
             bench,
             postgres,
+            nats,
             others,
             machine: share(|m| m.busy),
             steal: share(|m| m.steal),

@@ -47,8 +47,12 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// What one run does.
 pub struct Plan {
-    /// `ws://127.0.0.1:PORT`
-    pub base_ws: String,
+    /// `ws://127.0.0.1:PORT` of the hubs recorders connect to: session `i` records on
+    /// `base_ws[i % len]` (one hub, or every hub of a cluster in turn).
+    pub base_ws: Vec<String>,
+    /// Where the viewers of session `i` watch: `viewer_base_ws[i % len]` (the recorder's hub,
+    /// or another hub of a cluster: the cross-hub delay).
+    pub viewer_base_ws: Vec<String>,
     /// The project key recorders send.
     pub key: String,
     /// Prefix of the session ids, unique per run.
@@ -76,6 +80,9 @@ pub struct Plan {
 pub struct Tally {
     /// Recorder frame sent → viewer frame received, per event and viewer (µs).
     pub latency_us: Vec<u32>,
+    /// The part of it after the recording hub took the event in (its `hub_time`) → viewer
+    /// frame received, on the wall clock (µs, from a time in whole ms: ±1 ms).
+    pub after_hub_us: Vec<u32>,
     /// Recorder frame sent → `ack` covering it received (µs), per event.
     pub durable_us: Vec<u32>,
     /// How late the bench sent each frame against its schedule (µs): the bench's own health.
@@ -109,6 +116,7 @@ impl Tally {
 
     fn merge(&mut self, other: Tally) {
         self.latency_us.extend(other.latency_us);
+        self.after_hub_us.extend(other.after_hub_us);
         self.durable_us.extend(other.durable_us);
         self.send_lag_us.extend(other.send_lag_us);
         self.frames_sent += other.frames_sent;
@@ -357,6 +365,8 @@ struct HubMessage<'a> {
 #[derive(Deserialize)]
 struct Envelope<'a> {
     seq: u64,
+    #[serde(default)]
+    hub_time: i64,
     #[serde(borrow)]
     event: &'a RawValue,
 }
@@ -395,7 +405,8 @@ async fn session(
     // Setup, bounded by the run's setup deadline.
     let setup = async {
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
-        let url = format!("{}/ws/record/{id}?key={}", plan.base_ws, plan.key);
+        let base = &plan.base_ws[i % plan.base_ws.len()];
+        let url = format!("{base}/ws/record/{id}?key={}", plan.key);
         let (mut sink, mut stream) = connect(&client, &url).await?.split();
         match stream.next().await {
             Some(Ok(Frame::Text(t))) if t.starts_with(b"{\"type\":\"welcome\"") => {}
@@ -417,7 +428,8 @@ async fn session(
         let mut lives = Vec::new();
         let mut viewers = Vec::new();
         for v in 0..plan.viewers {
-            let url = format!("{}/ws/watch/{id}?from=live", plan.base_ws);
+            let base = &plan.viewer_base_ws[i % plan.viewer_base_ws.len()];
+            let url = format!("{base}/ws/watch/{id}?from=live");
             let conn = connect(&client, &url).await?;
             let (tx, rx) = oneshot::channel();
             viewers.push(actix_web::rt::spawn(viewer(
@@ -649,6 +661,13 @@ async fn recorder_reader(
     }
 }
 
+/// Microseconds since the Unix epoch (the hub's `hub_time` is on the same clock, in ms).
+fn wall_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
 async fn viewer(
     conn: impl Sink<Message, Error = WsProtocolError> + Stream<Item = Result<Frame, WsProtocolError>>,
     (v, ack_every): (usize, Duration),
@@ -677,6 +696,7 @@ async fn viewer(
         let reply = match frame {
             Ok(Frame::Text(text)) => {
                 let now = Instant::now();
+                let wall_us = wall_micros();
                 let Ok(msg) = serde_json::from_slice::<HubMessage<'_>>(&text) else {
                     tally.borrow_mut().error("viewer: unparsable message");
                     continue;
@@ -698,6 +718,8 @@ async fn viewer(
                             if let Some((sent, _)) = s.sent(e.seq) {
                                 t.latency_us.push(micros(now - sent));
                                 t.events_delivered += 1;
+                                let after = wall_us.saturating_sub(e.hub_time.max(0) as u64 * 1000);
+                                t.after_hub_us.push(after.min(u64::from(u32::MAX)) as u32);
                             }
                         }
                         s.seen[v] = s.seen[v].max(last);

@@ -163,6 +163,28 @@ pub struct BenchArgs {
     #[arg(long)]
     pub keep_data: bool,
 
+    /// Cluster mode (needs --spawn and a PostgreSQL --database-url): every step starts
+    /// `--cluster-hubs` hubs on the same fresh database, joined through the NATS (with
+    /// JetStream) at this URL; recorders use the first.
+    #[arg(long)]
+    pub cluster_nats: Option<String>,
+
+    /// Cluster mode: how many hubs (1 is a single hub with the bus on, the baseline for
+    /// --spread-recorders).
+    #[arg(long, default_value_t = 2)]
+    pub cluster_hubs: usize,
+
+    /// Cluster mode: viewers watch on another hub (cross-hub) instead of the recorder's own
+    /// (same-hub); compare the two runs' latency for the cross-hub delay.
+    #[arg(long)]
+    pub viewers_elsewhere: bool,
+
+    /// Cluster mode: recorders connect to the hubs in turn (session i to hub i mod n, its
+    /// viewers to the same hub, or the next with --viewers-elsewhere) instead of all to the
+    /// first: the throughput of n hubs.
+    #[arg(long)]
+    pub spread_recorders: bool,
+
     /// Soak mode (needs --spawn): one hub for this many seconds under --sessions with churn,
     /// sampling its memory and open files; replaces the steps.
     #[arg(long, default_value_t = 0.0)]
@@ -230,6 +252,23 @@ fn run(args: BenchArgs) -> Result<(), String> {
                 format!(", broken: {}", step.broken.join("; "))
             }
         );
+        let pct = |p: Option<Percentiles>| {
+            p.map_or("-".into(), |p| {
+                format!("p50 {:.2} / p95 {:.2} / p99 {:.2} ms", p.p50, p.p95, p.p99)
+            })
+        };
+        eprintln!(
+            "bench: latency {}; after the recording hub took it in {}; durable {:.0} events/s; \
+             CPU % of a core: hubs {:.0}, NATS {:.0}, PostgreSQL {:.0}, bench {:.0}, others {:.0}",
+            pct(step.latency_ms),
+            pct(step.after_hub_ms),
+            step.durable_events_per_s,
+            step.hub_cpu_pct.unwrap_or(0.0),
+            step.nats_cpu_pct,
+            step.postgres_cpu_pct,
+            step.bench_cpu_pct,
+            step.others_cpu_pct.unwrap_or(0.0)
+        );
         eprintln!(
             "bench: frames: {} event frames sent, {} acks to recorders; {} events messages to \
              viewers, {} acks from viewers",
@@ -272,6 +311,18 @@ fn check_args(args: &BenchArgs) -> Result<(), String> {
     }
     if !args.spawn {
         loopback(&args.hub)?;
+    }
+    if args.cluster_nats.is_some() && !args.spawn {
+        return Err("--cluster-nats needs --spawn (it starts the cluster's hubs)".into());
+    }
+    if args.cluster_nats.is_some() && args.cluster_hubs == 0 {
+        return Err("--cluster-hubs must be ≥ 1".into());
+    }
+    if args.viewers_elsewhere && (args.cluster_nats.is_none() || args.cluster_hubs < 2) {
+        return Err("--viewers-elsewhere needs --cluster-nats and --cluster-hubs ≥ 2".into());
+    }
+    if args.spread_recorders && args.cluster_nats.is_none() {
+        return Err("--spread-recorders needs --cluster-nats".into());
     }
     if args.soak_secs > 0.0 {
         if !args.spawn {
@@ -331,7 +382,58 @@ fn run_step(
         (None, None)
     };
     let base_ws = loopback(spawned.as_ref().map_or(&args.hub, |h| &h.base_url))?;
+    // Cluster mode: the other hubs, on the same database and NATS.
+    let mut others = Vec::new();
+    if let (Some(nats), Some(db)) = (&args.cluster_nats, &db) {
+        for i in 1..args.cluster_hubs {
+            let mut extra = args.hub_args.clone();
+            // Hubs side by side each need a spool directory of their own.
+            let spool = std::env::temp_dir().join(format!("{run_id}-hub{i}-spool"));
+            extra.extend([
+                "--spool-dir".to_owned(),
+                spool.to_string_lossy().into_owned(),
+            ]);
+            extra.extend(["--nats-url".to_owned(), nats.clone()]);
+            extra.extend(["--nats-prefix".to_owned(), run_id.clone()]);
+            others.push(SpawnedHub::start(
+                &hub_bin(args.hub_bin.as_deref())?,
+                &db.url(),
+                &extra,
+                &args.key,
+            )?);
+        }
+    }
+    let mut all_ws = vec![base_ws];
+    for other in &others {
+        all_ws.push(loopback(&other.base_url)?);
+    }
+    let (base_ws, viewer_base_ws) = match (args.spread_recorders, args.viewers_elsewhere) {
+        (true, false) => (all_ws.clone(), all_ws),
+        (true, true) => {
+            let mut next = all_ws.clone();
+            next.rotate_left(1);
+            (all_ws, next)
+        }
+        (false, true) => {
+            let other = all_ws
+                .get(1)
+                .cloned()
+                .ok_or("--viewers-elsewhere needs a 2nd hub")?;
+            (vec![all_ws[0].clone()], vec![other])
+        }
+        (false, false) => (vec![all_ws[0].clone()], vec![all_ws[0].clone()]),
+    };
     let pid = spawned.as_ref().map(SpawnedHub::pid).or(args.hub_pid);
+    let other_pids: Vec<u32> = others.iter().map(SpawnedHub::pid).collect();
+    // The CPU of every hub of a cluster together (memory stays the first hub's).
+    let all_hubs = |first: Option<hub::ProcSample>| {
+        first.map(|mut s| {
+            for p in &other_pids {
+                s.cpu_secs += hub::sample(Some(*p)).map_or(0.0, |o| o.cpu_secs);
+            }
+            s
+        })
+    };
     let viewer_auth = viewer_auth(args, spawned.as_ref())?;
     let backend = db
         .as_ref()
@@ -339,6 +441,7 @@ fn run_step(
 
     let plan = Plan {
         base_ws,
+        viewer_base_ws,
         key: args.key.clone(),
         run_id,
         sessions,
@@ -364,10 +467,11 @@ fn run_step(
         }
         match phase {
             Phase::Tick => {}
-            Phase::LoadStart => cpu_start = Some(hub::CpuSnapshot::take(hub_now)),
+            Phase::LoadStart => cpu_start = Some(hub::CpuSnapshot::take(all_hubs(hub_now))),
             Phase::LoadEnd => {
                 if let Some(start) = &cpu_start {
-                    cpu = hub::CpuUse::between(start, &hub::CpuSnapshot::take(hub_now));
+                    let end = hub::CpuSnapshot::take(all_hubs(hub_now));
+                    cpu = hub::CpuUse::between(start, &end);
                 }
             }
         }
@@ -377,7 +481,8 @@ fn run_step(
         // A hub of our own: its lifetime peak is this step's peak.
         peak_rss = peak_rss.max(hub_end.map_or(0, |s| s.hwm_bytes));
     }
-    // The hub stops (and flushes) before its database is dropped.
+    // The hubs stop (and flush) before their database is dropped.
+    drop(others);
     drop(spawned);
     drop(db);
 
@@ -404,6 +509,7 @@ fn run_step(
         deliveries_expected: tally.events_sent * args.viewers as u64,
         deliveries: tally.events_delivered,
         latency_ms: Percentiles::of_micros(&mut tally.latency_us),
+        after_hub_ms: Percentiles::of_micros(&mut tally.after_hub_us),
         events_durable: tally.events_durable,
         durable_events_per_s: tally.events_durable as f64 / duration,
         durable_mib_per_s: tally.bytes_durable as f64 / MIB / duration,
@@ -412,6 +518,7 @@ fn run_step(
         hub_peak_rss_mib: pid.map(|_| peak_rss as f64 / MIB),
         hub_rss_end_mib: hub_end.map(|s| s.rss_bytes as f64 / MIB),
         hub_cpu_pct: cpu.hub,
+        nats_cpu_pct: cpu.nats,
         bench_cpu_pct: cpu.bench.unwrap_or(0.0),
         postgres_cpu_pct: cpu.postgres,
         others_cpu_pct: cpu.others,
@@ -428,10 +535,15 @@ fn run_step(
 /// A fresh database (a schema or a file named after `run_id`) and a hub of our own on it.
 fn spawn_hub(args: &BenchArgs, run_id: &str) -> Result<(SpawnedHub, FreshDb), String> {
     let db = FreshDb::create(&args.database_url.to_string_lossy(), run_id, args.keep_data)?;
+    let mut extra = args.hub_args.clone();
+    if let Some(nats) = &args.cluster_nats {
+        extra.extend(["--nats-url".to_owned(), nats.clone()]);
+        extra.extend(["--nats-prefix".to_owned(), run_id.to_owned()]);
+    }
     let hub = SpawnedHub::start(
         &hub_bin(args.hub_bin.as_deref())?,
         &db.url(),
-        &args.hub_args,
+        &extra,
         &args.key,
     )?;
     Ok((hub, db))

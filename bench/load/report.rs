@@ -67,6 +67,9 @@ pub struct Step {
     pub deliveries: u64,
     /// Recorder frame sent → viewer frame received.
     pub latency_ms: Option<Percentiles>,
+    /// Of that, the part after the recording hub took the event in (its `hub_time`, whole
+    /// ms, on the wall clock): the hubs' and NATS's share, without the recorder's socket.
+    pub after_hub_ms: Option<Percentiles>,
     pub events_durable: u64,
     pub durable_events_per_s: f64,
     pub durable_mib_per_s: f64,
@@ -79,8 +82,10 @@ pub struct Step {
     /// VmRSS sampled every 100 ms for a hub given by pid).
     pub hub_peak_rss_mib: Option<f64>,
     pub hub_rss_end_mib: Option<f64>,
-    /// The hub's CPU during the load phase, in % of one core.
+    /// The hub's CPU during the load phase, in % of one core (cluster mode: all hubs together).
     pub hub_cpu_pct: Option<f64>,
+    /// The NATS server's CPU during the load phase, in % of one core (cluster mode).
+    pub nats_cpu_pct: f64,
     /// The bench's own CPU during the load phase, in % of one core.
     pub bench_cpu_pct: f64,
     /// PostgreSQL's server processes during the load phase, in % of one core (≈ 0 on SQLite).

@@ -123,7 +123,8 @@ pub fn run(args: &BenchArgs, fixtures: Arc<Vec<crate::fixture::Fixture>>) -> Res
                 let (run_id, viewer_auth) = (run_id.clone(), viewer_auth.clone());
                 let viewer_ack_every = Duration::from_millis(args.viewer_ack_ms);
                 move |n: usize, duration: Duration| Plan {
-                    base_ws: base_ws.clone(),
+                    base_ws: vec![base_ws.clone()],
+                    viewer_base_ws: vec![base_ws.clone()],
                     key: key.clone(),
                     run_id: format!("{run_id}w{wave}r{n}"),
                     sessions,

@@ -8,7 +8,7 @@
   if (w.StreamDOM) return;
   var q = [];
   var stub = { _q: q };
-  ['init', 'stop'].forEach(function (m) {
+  ['init', 'stop', 'identify', 'track'].forEach(function (m) {
     stub[m] = function () { q.push([m, arguments]); };
   });
   w.StreamDOM = stub;

@@ -74,3 +74,22 @@ describe('compressFrame', () => {
     assert.equal(pickFormat(), 'deflate-raw');
   });
 });
+
+describe('FrameSender on a socket that fails', () => {
+  it('leaves no unhandled rejection in the page when sending a compressed frame throws (issue 11)', async () => {
+    const seen: unknown[] = [];
+    const on = (reason: unknown) => seen.push(reason);
+    process.on('unhandledRejection', on);
+    try {
+      let calls = 0;
+      const s = new FrameSender(() => { calls++; throw new Error('socket closed'); }, 'deflate-raw', 10);
+      s.send('x'.repeat(100), 100);
+      await settle(() => calls === 1);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(calls, 1);
+    } finally {
+      process.off('unhandledRejection', on);
+    }
+    assert.deepEqual(seen, []);
+  });
+});

@@ -64,8 +64,10 @@ export class FrameSender {
       const data = await packed;
       if (epoch !== this.epoch) return;
       this.pendingBytes -= bytes;
-      this.sink(data);
       if (this.tail === tail) this.tail = null;
+      // A rejection here would reach the page as an unhandled one (issue 11); a socket that fails
+      // to send is closing, and the next connection resends from the hub's welcome.
+      try { this.sink(data); } catch { /* see above */ }
     });
     this.tail = tail;
   }

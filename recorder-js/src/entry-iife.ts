@@ -1,5 +1,6 @@
 // Entry of streamdom.js (<script src>): the hub's origin is where this very script came from.
 
+import { warn } from './console';
 import StreamDOM, { setDefaultEndpoint } from './index';
 
 // currentScript is only set while the script first runs (async scripts included), so read it now.
@@ -14,9 +15,9 @@ for (const [method, args] of Array.isArray(stub?._q) ? stub._q : []) {
   const fn = (StreamDOM as Record<string, unknown>)[method];
   try {
     if (typeof fn === 'function') fn(...Array.from(args));
-    else console.warn(`StreamDOM: no method ${method}`);
+    else warn(`StreamDOM: no method ${method}`);
   } catch (e) {
     // The site's own call was wrong (e.g. an invalid sessionId); say so without throwing into the page.
-    console.warn(e instanceof Error ? e.message : e);
+    warn(e instanceof Error ? e.message : e);
   }
 }

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASKED_CHOICE, PrivacyPolicy, scrub, type ScrubRules } from './privacy';
+import { MASKED_CHOICE, MaskedValues, PrivacyPolicy, scrub, type ScrubRules } from './privacy';
 
 const options = new Set([11, 12]);
 const rules: ScrubRules = {
@@ -93,5 +93,33 @@ describe('scrub', () => {
   it('leaves other events alone', () => {
     const e = { type: 3, data: { source: 5, id: 20, text: 'typed' } };
     assert.deepEqual(scrub(structuredClone(e), rules), e);
+  });
+});
+
+describe('MaskedValues', () => {
+  const input = (type: string, value: string, unmasked = false) =>
+    ({ nodeName: 'INPUT', tagName: 'INPUT', type, value, matches: () => unmasked });
+  const page = (inputs: ReturnType<typeof input>[]) =>
+    Object.assign(new EventTarget(), { querySelectorAll: () => inputs }) as unknown as Document;
+
+  it('lists the values the policy masks, not those the site unmasked, nor checkboxes', () => {
+    const doc = page([input('text', 'typed secret'), input('password', 'pw-1'), input('text', 'public', true), input('checkbox', 'on'), input('text', '')]);
+    assert.deepEqual(new MaskedValues(new PrivacyPolicy(), doc).get(), ['typed secret', 'pw-1']);
+    assert.deepEqual(new MaskedValues(new PrivacyPolicy({ maskAllInputs: false }), doc).get(), ['pw-1']);
+  });
+
+  it('looks again as soon as the visitor types, not on every call', () => {
+    const field = input('text', 'first');
+    const doc = page([field]);
+    const values = new MaskedValues(new PrivacyPolicy(), doc);
+    assert.deepEqual(values.get(), ['first']);
+    field.value = 'second';
+    assert.deepEqual(values.get(), ['first'], 'kept while nothing was typed');
+    doc.dispatchEvent(new Event('input'));
+    assert.deepEqual(values.get(), ['second']);
+    values.stop();
+    field.value = 'third';
+    doc.dispatchEvent(new Event('input'));
+    assert.deepEqual(values.get(), ['second'], 'no longer listening');
   });
 });

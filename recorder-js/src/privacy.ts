@@ -97,13 +97,16 @@ function maskText(text: string, el: HTMLElement | null): string {
 export interface ScrubRules {
   isMaskedOption(id: number): boolean;
   valueAttribute(id: number, value: string): string;
+  /** The page's URL as a Meta event may carry it (secret parameters masked; see redact.ts). */
+  url?(href: string): string;
 }
 
 type Attributes = Record<string, unknown>;
 interface SerializedNode { id: number; type: number; tagName?: string; attributes?: Attributes; childNodes?: SerializedNode[] }
 interface Event { type: number; data?: unknown }
-// rrweb's EventType.FullSnapshot, EventType.IncrementalSnapshot and IncrementalSource.Mutation.
+// rrweb's EventType.FullSnapshot, EventType.IncrementalSnapshot, EventType.Meta and IncrementalSource.Mutation.
 const FULL_SNAPSHOT = 2;
+const META = 4;
 const INCREMENTAL = 3;
 const MUTATION = 0;
 const ELEMENT = 2;
@@ -112,11 +115,15 @@ const RR_BLOCK = 'rr-block';
 /**
  * What rrweb leaves in clear: the values, labels and `selected` of a masked select's options
  * (which would tell the choice), and an input's `value` attribute when its live value is empty
- * (a value the server filled in, then cleared). Also marks blocked elements for the replay.
+ * (a value the server filled in, then cleared), and secret parameters of the page's URL in Meta
+ * events. Also marks blocked elements for the replay.
  * Changes the event in place and returns it.
  */
 export function scrub<E extends Event>(e: E, rules: ScrubRules): E {
-  if (e.type === FULL_SNAPSHOT) {
+  if (e.type === META) {
+    const d = e.data as { href?: unknown };
+    if (rules.url && typeof d.href === 'string') d.href = rules.url(d.href);
+  } else if (e.type === FULL_SNAPSHOT) {
     walk((e.data as { node: SerializedNode }).node, rules);
   } else if (e.type === INCREMENTAL && (e.data as { source: number }).source === MUTATION) {
     const d = e.data as { adds?: { node: SerializedNode }[]; attributes?: { id: number; attributes: Attributes }[] };
@@ -151,5 +158,46 @@ function scrubAttributes(id: number, attrs: Attributes, rules: ScrubRules, tagNa
     if ('selected' in attrs) delete attrs.selected;
   } else if (typeof attrs.value === 'string') {
     attrs.value = rules.valueAttribute(id, attrs.value);
+  }
+}
+
+/** The current values of the page's inputs that `policy` masks: they must not leak through console or network text either. */
+export function maskedValues(policy: PrivacyPolicy, root: ParentNode = document): string[] {
+  const out: string[] = [];
+  root.querySelectorAll('input,textarea').forEach((el) => {
+    const v = (el as HTMLInputElement).value;
+    if (v && policy.valueAttribute(el, v) !== v) out.push(v);
+  });
+  return out;
+}
+
+/** How long the list may be reused while nothing is typed (values scripts set fire no event). */
+const MASKED_VALUES_TTL_MS = 1000;
+
+/**
+ * maskedValues, looked up again only after the visitor typed or a second went by: a page making
+ * many requests or logs would otherwise scan all its inputs for each. Typing clears the list in
+ * the capture phase, before the page's own handlers can log or send the new value.
+ */
+export class MaskedValues {
+  private values: string[] | null = null;
+  private at = 0;
+  private clear = (): void => { this.values = null; };
+
+  constructor(private policy: PrivacyPolicy, private doc: Document = document) {
+    for (const type of ['input', 'change']) doc.addEventListener(type, this.clear, { capture: true });
+  }
+
+  get = (): string[] => {
+    const now = Date.now();
+    if (!this.values || now - this.at > MASKED_VALUES_TTL_MS) {
+      this.values = maskedValues(this.policy, this.doc);
+      this.at = now;
+    }
+    return this.values;
+  };
+
+  stop(): void {
+    for (const type of ['input', 'change']) this.doc.removeEventListener(type, this.clear, { capture: true });
   }
 }

@@ -5,6 +5,7 @@ import type { eventWithTime } from 'rrweb';
 import { EventBuffer, FRAME_LIMIT } from './buffer';
 import { Backoff, RATE_LIMITED_MAX_MS, RATE_LIMITED_MIN_MS } from './reconnect';
 import { postFrames, KEEPALIVE_QUOTA } from './beacon';
+import { warn } from './console';
 import { CLOSE } from './protocol';
 import { RecorderSocket, type Welcome } from './socket';
 import { loadSeq, loadToken, saveSeq, savePending, saveToken, takePending } from './storage';
@@ -77,12 +78,18 @@ export class Recorder {
     });
   }
 
-  start(): void {
+  /**
+   * `now`: a PM is waiting (recording on demand), so on a loaded page the snapshot is taken at
+   * once rather than at the next idle moment.
+   */
+  start(now = false): void {
     this.socket.connect();
-    afterLoad(() => {
+    const begin = () => {
       if (this.stopped) return;
       this.stopRecording = record({ ...this.options, emit: (e: eventWithTime) => this.onEvent(e) });
-    });
+    };
+    if (now && document.readyState === 'complete') begin();
+    else afterLoad(begin);
     addEventListener('pagehide', this.onPageHide);
     addEventListener('pageshow', this.onPageShow);
     document.addEventListener('visibilitychange', this.onVisibility);
@@ -106,6 +113,11 @@ export class Recorder {
     if (this.durableSeq < this.buffer.lastSeq) this.postUnacked();
     saveSeq(this.sessionId, this.buffer.lastSeq);
     this.socket.close(1000);
+  }
+
+  /** Events of StreamDOM's own (custom, console, network, pages), in the same ordered stream as rrweb's. */
+  report(e: { type: number; timestamp: number; data: unknown }): void {
+    if (!this.stopped) this.onEvent(e as eventWithTime);
   }
 
   /**
@@ -187,7 +199,7 @@ export class Recorder {
   private onClose(code: number): boolean | number | void {
     // A newer connection of this session (another page of this tab) took over: this one is done.
     if (code === CLOSE.recorder_replaced) {
-      console.warn('StreamDOM: another page of this session took over the recording');
+      warn('StreamDOM: another page of this session took over the recording');
       return false;
     }
     // Over the hub's rate: the refused frame and the rest are still buffered and go again after

@@ -2,6 +2,7 @@
 
 import { ClockSync } from './clock';
 import { FrameSender } from './compress';
+import { warn } from './console';
 import type { HubToRecorder, RecorderToHub } from './protocol';
 import { ReconnectingSocket } from './reconnect';
 
@@ -91,7 +92,7 @@ export class RecorderSocket {
         this.clock.onPong(msg);
         break;
       case 'error':
-        console.warn(`StreamDOM hub error ${msg.error}: ${msg.message ?? ''}`);
+        warn(`StreamDOM hub error ${msg.error}: ${msg.message ?? ''}`);
         break;
     }
   }

@@ -44,6 +44,25 @@ export function sessionIdFor(explicit?: string): string {
   return id;
 }
 
+const VISITOR_KEY = 'streamdom.visitor';
+
+/**
+ * The visitor's id, kept in localStorage: the same on every page and visit of the site, so the
+ * online list shows one visitor and a recording on demand follows them from page to page.
+ * Without storage, one per page.
+ */
+export function visitorId(): string {
+  try {
+    const kept = window.localStorage.getItem(VISITOR_KEY);
+    if (kept && SESSION_ID_RE.test(kept)) return kept;
+    const id = newId();
+    window.localStorage.setItem(VISITOR_KEY, id);
+    return id;
+  } catch {
+    return newId();
+  }
+}
+
 export function loadSeq(id: string): number {
   const n = Number(get(seqKey(id)));
   return Number.isSafeInteger(n) && n > 0 ? n : 0;

@@ -66,6 +66,9 @@ pub fn add_project(
         allowed_origins: origins.join(" "),
         retention_days,
         created_at: now_ms(),
+        record_mode: RecordMode::All.name().into(),
+        sample_percent: 100,
+        sample_urls: String::new(),
     };
     Ok(projects::insert(conn, &row)?.then_some(row))
 }
@@ -84,6 +87,70 @@ pub fn validate_retention(days: i32) -> Result<i32> {
 pub fn set_retention(conn: &mut DbConn, name: &str, days: i32) -> Result<Option<ProjectRow>> {
     let days = validate_retention(days)?;
     if !projects::set_retention(conn, name, days)? {
+        return Ok(None);
+    }
+    projects::get(conn, name)
+}
+
+/// How a project records (`record_mode`): every visitor, a sample, or nobody until a PM asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordMode {
+    All,
+    Sample,
+    Standby,
+}
+
+impl RecordMode {
+    pub fn parse(raw: &str) -> Option<RecordMode> {
+        match raw {
+            "all" => Some(RecordMode::All),
+            "sample" => Some(RecordMode::Sample),
+            "standby" => Some(RecordMode::Standby),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordMode::All => "all",
+            RecordMode::Sample => "sample",
+            RecordMode::Standby => "standby",
+        }
+    }
+}
+
+/// URL patterns a project samples at most (they travel in every recorded page's script).
+pub const MAX_SAMPLE_URLS: usize = 20;
+
+/// Sets how a project records, after checking the values: the mode, the share of visitors
+/// (0–100) and path patterns (`/checkout/*`: at most 20, each 1–200 characters starting with `/`,
+/// no spaces). `None` when there is no such project.
+pub fn set_record_mode(
+    conn: &mut DbConn,
+    name: &str,
+    mode: &str,
+    percent: i32,
+    urls: &[String],
+) -> Result<Option<ProjectRow>> {
+    let bad = |what: &str| Error::InvalidQuery(what.to_owned());
+    let mode =
+        RecordMode::parse(mode).ok_or_else(|| bad("record_mode is all, sample or standby"))?;
+    if !(0..=100).contains(&percent) {
+        return Err(bad("sample_percent is 0 to 100"));
+    }
+    if urls.len() > MAX_SAMPLE_URLS {
+        return Err(bad("sample_urls holds at most 20 patterns"));
+    }
+    for u in urls {
+        // Printable ASCII only: `location.pathname`, which patterns match, is percent-encoded.
+        let ok = u.starts_with('/') && u.len() <= 200 && u.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            return Err(bad(
+                "a sample_urls pattern is a path like /checkout/* (printable ASCII, no spaces)",
+            ));
+        }
+    }
+    if !projects::set_record_mode(conn, name, mode.name(), percent, &urls.join(" "))? {
         return Ok(None);
     }
     projects::get(conn, name)
@@ -160,7 +227,8 @@ impl Scope {
             return Ok(Scope::All);
         }
         let user = principal.username.clone();
-        let granted = store.run(move |c| projects::granted_to(c, &user)).await?;
+        // On the read pool, as the list it scopes: a busy writer must not hold up the dashboard.
+        let granted = store.read(move |c| projects::granted_to(c, &user)).await?;
         Ok(Scope::Only(granted))
     }
 
@@ -204,6 +272,9 @@ mod tests {
             allowed_origins: String::new(),
             retention_days: 30,
             created_at: 0,
+            record_mode: "all".into(),
+            sample_percent: 100,
+            sample_urls: String::new(),
         };
         assert!(row.allows_origin(None));
         assert!(row.allows_origin(Some("https://any.example")));
@@ -223,6 +294,15 @@ mod tests {
         for bad in [0, -1, MAX_RETENTION_DAYS + 1, i32::MAX] {
             assert!(validate_retention(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn record_modes_and_samples_are_checked() {
+        for m in ["all", "sample", "standby"] {
+            assert_eq!(RecordMode::parse(m).map(RecordMode::name), Some(m));
+        }
+        assert_eq!(RecordMode::parse("ALL"), None);
+        assert_eq!(RecordMode::parse(""), None);
     }
 
     #[test]

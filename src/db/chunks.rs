@@ -44,6 +44,11 @@ pub struct SessionWrite<'a> {
     pub replaces: Option<Replaces>,
     /// A session opened while its row could not be created: created (or reopened) first.
     pub opened: Option<&'a super::sessions::NewSession>,
+    /// What the session derived up to the last of `events` (see `crate::summary`).
+    pub summary: Option<&'a crate::summary::SummaryWrite>,
+    /// Cluster mode: the claim the session's events are written under; the write is skipped
+    /// (`Written::fenced`) if it no longer holds (see `owners::hold`).
+    pub fence: Option<&'a super::owners::Fence>,
 }
 
 /// Consecutive small chunks of one session that a write merges into its own chunk.
@@ -65,6 +70,8 @@ pub struct Written {
     pub chunk_stored: i64,
     pub raw_delta: i64,
     pub stored_delta: i64,
+    /// Nothing was written: the session's claim no longer holds (another hub owns it now).
+    pub fenced: bool,
 }
 
 /// (seq, visitor timestamp) of every stored Meta event, in order: where a viewer can start.
@@ -81,8 +88,18 @@ pub fn load_metas(conn: &mut DbConn, id: &str) -> Result<Vec<(u64, i64)>> {
 }
 
 /// Writes one flush in one transaction: a compressed chunk per session (replacing the small
-/// chunks it merges) plus its row's totals.
+/// chunks it merges) plus its row's totals, summaries and the numbers' rollups.
 pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec<Written>> {
+    write_batch_with(conn, writes, true)
+}
+
+/// `write_batch`, with or without the numbers' rollups: the benchmark measures what they add to
+/// a flush (docs/PERFORMANCE.md, "Numbers"); the hub always keeps them.
+pub fn write_batch_with(
+    conn: &mut DbConn,
+    writes: &[SessionWrite<'_>],
+    rollups: bool,
+) -> Result<Vec<Written>> {
     let mut zstd = chunk::compressor()?;
     let encoded = writes
         .iter()
@@ -98,6 +115,7 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
             chunk_stored: data.len() as i64,
             raw_delta: *raw_len as i64 - r.raw_bytes,
             stored_delta: data.len() as i64 - r.stored_bytes,
+            fenced: false,
         };
         written.push(done);
         let (Some(first), Some(last)) = (w.events.first(), w.events.last()) else {
@@ -125,8 +143,31 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
             last_seq: last.seq as i64,
         });
     }
-    conn.transaction(|conn| {
-        for w in writes {
+    conn.transaction(move |conn| {
+        // First, so that a hub taking one of these sessions over waits for this commit.
+        let claims: Vec<(&str, &super::owners::Fence)> = writes
+            .iter()
+            .filter_map(|w| Some((w.session_id, w.fence?)))
+            .collect();
+        let held = super::owners::hold(conn, &claims)?;
+        let fenced: std::collections::HashSet<&str> = claims
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !held.contains(*id))
+            .collect();
+        if !fenced.is_empty() {
+            log::warn!(
+                "writer: {} sessions are owned by another hub now; their events are not written",
+                fenced.len()
+            );
+            for (w, done) in writes.iter().zip(written.iter_mut()) {
+                done.fenced = fenced.contains(w.session_id);
+            }
+            chunks.retain(|c| !fenced.contains(c.session_id));
+            totals.retain(|t| !fenced.contains(t.id));
+        }
+        let writes = writes.iter().filter(|w| !fenced.contains(w.session_id));
+        for w in writes.clone() {
             if let Some(new) = w.opened {
                 super::sessions::ensure_open(conn, w.session_id, new)?;
             }
@@ -136,6 +177,16 @@ pub fn write_batch(conn: &mut DbConn, writes: &[SessionWrite<'_>]) -> Result<Vec
         }
         insert_chunks(conn, &chunks)?;
         update_totals(conn, &totals)?;
+        let summaries: Vec<_> = writes
+            .clone()
+            .filter_map(|w| Some((w.session_id, w.summary?)))
+            .collect();
+        // The rollups read each session's previous contribution from its row: before it changes.
+        if rollups {
+            super::numbers::apply(conn, &summaries)?;
+        }
+        super::summaries::store(conn, &summaries)?;
+        super::heatmaps::store(conn, &summaries)?;
         for w in writes {
             // Only a session's first writes carry these; later ones leave them be.
             let target = sessions::table.find(w.session_id);

@@ -1,19 +1,29 @@
 //! The database: one connection type over SQLite and PostgreSQL, picked by the URL, its
 //! r2d2 pool, and the embedded migrations run at start. Queries live beside their table
-//! (`sessions`, `chunks`, `projects`, `users`, `user_sessions`, `api_tokens`, `session_access`),
+//! (`sessions`, `chunks`, `owners`, `projects`, `users`, `user_sessions`, `api_tokens`,
+//! `session_access`), the list's filters and sorts (`session_list`) with SQLite's index for its
+//! substring filters (`search`), derived fields (`summaries`),
+//! heatmap aggregates (`heatmaps`), the numbers page's rollups (`numbers`, `numbers_query`),
 //! deletions across them with the space given back (`purge`); async code reaches them through
 //! [`Store`].
 
 pub mod api_tokens;
 pub mod chunks;
+pub mod heatmaps;
+pub mod numbers;
+pub mod numbers_query;
+pub mod owners;
 pub mod projects;
 pub mod purge;
 pub mod schema;
 pub mod scratch;
+mod search;
 pub mod session_access;
+pub mod session_list;
 pub mod sessions;
 mod startup;
 mod store;
+pub mod summaries;
 pub mod user_sessions;
 pub mod users;
 
@@ -129,6 +139,18 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// How long a query waits for a connection when the caller sets no bound of its own.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What both pools share: the connection setup and how long a connection is waited for.
+fn builder() -> r2d2::Builder<Manager> {
+    Pool::builder()
+        // r2d2 retries a failed connect with a delay that doubles up to half of this: at its
+        // default (30 s) reads stayed refused up to 15 s after the database came back.
+        .connection_timeout(POOL_WAIT)
+        .connection_customizer(Box::new(SqlitePragmas))
+}
+
 /// Opens the pool and brings the schema up to date.
 pub fn connect(url: &str, pool_size: u32) -> Result<DbPool> {
     let url = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -142,14 +164,23 @@ pub fn connect(url: &str, pool_size: u32) -> Result<DbPool> {
     let manager = Manager {
         url: url.to_owned(),
     };
-    let pool = Pool::builder()
-        .max_size(pool_size.max(2))
-        .connection_customizer(Box::new(SqlitePragmas))
-        .build(manager)?;
+    let pool = builder().max_size(pool_size.max(2)).build(manager)?;
     let mut conn = pool.get()?;
     run_migrations(&mut conn)?;
     purge::ensure_incremental_vacuum(&mut conn)?;
     Ok(pool)
+}
+
+/// A pool for interactive reads beside the main one (see `Store::read`), on a schema `connect`
+/// brought up to date. Connections are opened as needed, not at start.
+pub fn read_pool(url: &str, pool_size: u32) -> Result<DbPool> {
+    let url = url.strip_prefix("sqlite://").unwrap_or(url);
+    Ok(builder()
+        .max_size(pool_size.max(1))
+        .min_idle(Some(0))
+        .build_unchecked(Manager {
+            url: url.to_owned(),
+        }))
 }
 
 fn run_migrations(conn: &mut DbConn) -> Result<()> {

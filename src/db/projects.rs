@@ -21,6 +21,12 @@ pub struct ProjectRow {
     pub allowed_origins: String,
     pub retention_days: i32,
     pub created_at: i64,
+    /// `all`, `sample` or `standby` (see `auth::projects::RecordMode`).
+    pub record_mode: String,
+    /// In `sample` mode: the share of visitors recorded, 0 to 100.
+    pub sample_percent: i32,
+    /// In `sample` mode: space-separated path patterns (`/checkout/*`) recorded whatever the share.
+    pub sample_urls: String,
 }
 
 impl ProjectRow {
@@ -112,6 +118,25 @@ pub fn set_origins(conn: &mut DbConn, id: &str, origins: &str) -> Result<bool> {
 pub fn set_retention(conn: &mut DbConn, id: &str, days: i32) -> Result<bool> {
     Ok(diesel::update(projects::table.find(id))
         .set(projects::retention_days.eq(days))
+        .execute(conn)?
+        > 0)
+}
+
+/// Sets how the project records (see `auth::projects::set_record_mode`, which checks the
+/// values); `false` when there is no such project.
+pub fn set_record_mode(
+    conn: &mut DbConn,
+    id: &str,
+    mode: &str,
+    percent: i32,
+    urls: &str,
+) -> Result<bool> {
+    Ok(diesel::update(projects::table.find(id))
+        .set((
+            projects::record_mode.eq(mode),
+            projects::sample_percent.eq(percent),
+            projects::sample_urls.eq(urls),
+        ))
         .execute(conn)?
         > 0)
 }

@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 
 use super::{
-    schema::{session_access, sessions},
+    schema::{session_access, session_owners, sessions},
     DbConn,
 };
 use crate::error::Result;
@@ -53,7 +53,9 @@ pub fn old_sessions(
 
 /// Deletes those of `keys` that are ended (and, with `cutoff`, whose last event is still before
 /// it: a recorder may have come back since they were picked), with their chunks and access-log
-/// rows, in one transaction. Returns the keys deleted.
+/// rows, in one transaction. Returns the keys deleted. Never a session some hub of a cluster
+/// holds a running lease on: its recorder came back there, and its row is reopened with the
+/// first events it sends (the caller's own live sessions are only those of this hub).
 pub fn delete_sessions(
     conn: &mut DbConn,
     keys: &[String],
@@ -63,9 +65,13 @@ pub fn delete_sessions(
         // Write first (see `sessions::open_session`): the conditions are checked under the write
         // lock, so a recorder reopening one of them either comes before (and it is kept) or after
         // (and it starts afresh).
+        let leased = session_owners::table
+            .filter(session_owners::lease_until.ge(crate::event::now_ms()))
+            .select(session_owners::session_id);
         let mut delete = diesel::delete(sessions::table)
             .filter(sessions::id.eq_any(keys))
             .filter(sessions::ended_at.is_not_null())
+            .filter(diesel::dsl::not(sessions::id.eq_any(leased)))
             .into_boxed();
         if let Some(cutoff) = cutoff {
             delete = delete.filter(sessions::last_event_at.lt(cutoff));

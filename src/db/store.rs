@@ -12,15 +12,28 @@ use crate::{error::Result, metrics};
 /// 30 s).
 const READ_WAIT: Duration = Duration::from_secs(2);
 
-/// Handle to the database that async code can clone freely.
+/// Handle to the database that async code can clone freely. Interactive reads (`read`: the
+/// API's and the dashboard's queries) take connections of their own pool, so that no number of
+/// list requests can hold the connections the writer and the sessions need (SQLite's WAL
+/// readers never block its writer).
 #[derive(Clone)]
 pub struct Store {
     pool: DbPool,
+    reads: DbPool,
 }
 
 impl Store {
+    /// One pool for everything (tools and tests).
     pub fn new(pool: DbPool) -> Self {
-        Store { pool }
+        Store {
+            reads: pool.clone(),
+            pool,
+        }
+    }
+
+    /// Writes and the hub's own reads on `pool`, interactive reads on `reads`.
+    pub fn with_reads(pool: DbPool, reads: DbPool) -> Self {
+        Store { pool, reads }
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, never on the runtime.
@@ -32,13 +45,13 @@ impl Store {
         self.run_within(None, f)
     }
 
-    /// As [`Store::run`], giving up after `READ_WAIT` without a connection.
+    /// A read-only query on the read pool, giving up after `READ_WAIT` without a connection.
     pub fn read<R, F>(&self, f: F) -> impl std::future::Future<Output = Result<R>> + 'static
     where
         R: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<R> + Send + 'static,
     {
-        self.run_within(Some(READ_WAIT), f)
+        Self::on(self.reads.clone(), Some(READ_WAIT), f)
     }
 
     /// As [`Store::run`], giving up after `wait` without a connection (`None`: the pool's own
@@ -52,19 +65,24 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<R> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        async move {
-            let result = actix_web::web::block(move || {
-                let mut conn = match wait {
-                    Some(w) => pool.get_timeout(w)?,
-                    None => pool.get()?,
-                };
-                f(&mut conn)
-            })
-            .await?;
-            metrics::database_result(&result);
-            result
-        }
+        Self::on(self.pool.clone(), wait, f)
+    }
+
+    async fn on<R, F>(pool: DbPool, wait: Option<Duration>, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<R> + Send + 'static,
+    {
+        let result = actix_web::web::block(move || {
+            let mut conn = match wait {
+                Some(w) => pool.get_timeout(w)?,
+                None => pool.get()?,
+            };
+            f(&mut conn)
+        })
+        .await?;
+        metrics::database_result(&result);
+        result
     }
 
     /// Checks that the database answers a query on the hub's schema, waiting at most `timeout`
@@ -91,5 +109,31 @@ impl Store {
             })
             .await?
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads keep answering while every connection of the main pool is taken (by the writer and
+    /// the sessions, in the hub): they have connections of their own.
+    #[actix_web::test]
+    async fn reads_do_not_take_the_main_pools_connections() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = dir.path().join("db.sqlite").to_string_lossy().into_owned();
+        let pool = crate::db::connect(&url, 2).expect("pool");
+        let reads = crate::db::read_pool(&url, 1).expect("read pool");
+        let store = Store::with_reads(pool.clone(), reads);
+        let held: Vec<_> = (0..2).map(|_| pool.get().expect("connection")).collect();
+        let n = store
+            .read(|c| {
+                c.batch_execute("SELECT 1 FROM sessions LIMIT 1")?;
+                Ok(1)
+            })
+            .await
+            .expect("a read answers while the main pool is exhausted");
+        assert_eq!(n, 1);
+        drop(held);
     }
 }

@@ -3,15 +3,17 @@
 //! TypeScript side (`recorder-js/src/protocol.ts`) is generated from these types by a test, so
 //! the two cannot drift. docs/PROTOCOL.md describes every message with examples.
 
+pub mod heatmap;
 pub mod incoming;
 pub mod outgoing;
+pub mod presence;
 #[cfg(test)]
 mod typescript;
 
 pub use incoming::{parse_client_message, ClientMessage};
 pub use outgoing::{
     events_frame, rfc3339, EventEnvelope, HubToFeed, HubToRecorder, HubToViewer, SessionInfo,
-    SessionList,
+    SessionList, Viewport,
 };
 
 /// Close code of a normal end (the session ended, or the client closed).

@@ -8,7 +8,8 @@ use serde_json::value::RawValue;
 use crate::event::Event;
 
 /// A session as the API and the dashboard show it.
-#[derive(Serialize, Debug, Clone, PartialEq)]
+/// Also read back by the hubs of a cluster, which pass each other's changes on (`cluster`).
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SessionInfo {
     /// The id the recorder chose, unique within its project.
@@ -26,6 +27,36 @@ pub struct SessionInfo {
     pub raw_bytes: i64,
     pub stored_bytes: i64,
     pub first_event_ts: Option<i64>,
+    /// The latest `$identify`'s user id and traits (a JSON object).
+    pub user_id: Option<String>,
+    #[cfg_attr(test, ts(type = "Record<string, unknown> | null"))]
+    pub traits: Option<serde_json::Value>,
+    /// From the user agent: browser and OS names, and `desktop`, `mobile`, `tablet`, `bot` or
+    /// `other`.
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device: Option<String>,
+    pub viewport: Option<Viewport>,
+    /// Page visits: every Meta event and every `$pageview`.
+    pub page_count: i64,
+    /// Sum of the gaps under 5 s between user-input events.
+    pub active_ms: i64,
+    pub error_count: i64,
+    pub click_count: i64,
+    pub rage_click_count: i64,
+    pub custom_event_count: i64,
+    /// Distinct pages visited (`GET /api/sessions/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub pages: Option<Vec<String>>,
+}
+
+/// The last viewport size the recorder reported (Meta event or resize).
+#[derive(Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Viewport {
+    pub width: i64,
+    pub height: i64,
 }
 
 /// A page of `GET /api/sessions`.

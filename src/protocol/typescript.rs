@@ -4,8 +4,12 @@
 use ts_rs::TS;
 
 use super::{
+    heatmap::{HeatElement, HeatPoint, HeatSnapshot, Heatmap, ScrollDepth},
     incoming::shapes::{RecorderToHub, ViewerToHub},
-    outgoing::{EventEnvelope, HubToFeed, HubToRecorder, HubToViewer, SessionInfo, SessionList},
+    outgoing::{
+        EventEnvelope, HubToFeed, HubToRecorder, HubToViewer, SessionInfo, SessionList, Viewport,
+    },
+    presence::{HubToPresence, OnlineList, OnlineVisitor, PresenceToHub},
     CLOSE_AWAY, CLOSE_NORMAL, CLOSE_RESTART,
 };
 use crate::{config::DEFAULT_MAX_FRAME_BYTES, error::Error, event};
@@ -16,6 +20,7 @@ fn render() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     let types = [
         ("A session as the API and the dashboard show it.", SessionInfo::decl(&cfg)),
+        ("The last viewport size the recorder reported.", Viewport::decl(&cfg)),
         ("A page of `GET /api/sessions`.", SessionList::decl(&cfg)),
         (
             "One event as viewers receive it: its seq, the hub's receive time and the rrweb event as recorded.",
@@ -26,6 +31,15 @@ fn render() -> String {
         ("What the hub sends a dashboard watching the session list.", HubToFeed::decl(&cfg)),
         ("What a recorder sends the hub.", RecorderToHub::decl(&cfg)),
         ("What a viewer sends the hub.", ViewerToHub::decl(&cfg)),
+        ("What a page in standby sends on its presence socket.", PresenceToHub::decl(&cfg)),
+        ("What the hub sends a page on its presence socket.", HubToPresence::decl(&cfg)),
+        ("A visitor online now (`GET /api/online`).", OnlineVisitor::decl(&cfg)),
+        ("`GET /api/online`.", OnlineList::decl(&cfg)),
+        ("`GET /api/heatmaps`: a page's heatmap of one kind.", Heatmap::decl(&cfg)),
+        ("A heatmap point, by element or by page coordinates.", HeatPoint::decl(&cfg)),
+        ("An element's clicks on a heatmap's page.", HeatElement::decl(&cfg)),
+        ("How far down visits got.", ScrollDepth::decl(&cfg)),
+        ("The snapshot a heatmap is drawn on.", HeatSnapshot::decl(&cfg)),
     ];
     let mut out = String::from(
         "// Generated from the hub's Rust types by `cargo test` (src/protocol/typescript.rs): do not edit.\n\

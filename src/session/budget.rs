@@ -2,9 +2,14 @@
 //! for late viewers), shared by every session's backlog. Past the budget new events are refused
 //! with `overloaded` (the recorder keeps them and retries), so the hub's memory stays bounded
 //! however many sessions there are; past three quarters of it, sessions keep no durable history
-//! in memory (late viewers read it from the database).
+//! in memory (late viewers read it from the database). Socket messages being assembled from
+//! fragments and POST bodies being read are held on the same account (`Lease`), so that many
+//! clients sending large messages slowly cannot hold memory beside it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
 
 use crate::metrics::MEMORY_BUDGET_USED;
 
@@ -45,6 +50,45 @@ impl Budget {
     pub fn under_pressure(&self) -> bool {
         self.used() > self.limit / 4 * 3
     }
+
+    /// An empty account for bytes held until it is dropped.
+    pub fn lease(self: &Arc<Self>) -> Lease {
+        Lease {
+            budget: self.clone(),
+            bytes: 0,
+        }
+    }
+}
+
+/// Bytes of a message or body being received, held on the budget until the lease is dropped.
+#[derive(Debug)]
+pub struct Lease {
+    budget: Arc<Budget>,
+    bytes: usize,
+}
+
+impl Lease {
+    /// Takes `bytes` more if they fit under the budget.
+    pub fn grow(&mut self, bytes: usize) -> bool {
+        let taken = self.budget.try_take(bytes);
+        if taken {
+            self.bytes += bytes;
+        }
+        taken
+    }
+
+    /// Gives back everything held (the message it was for is complete, or dropped).
+    pub fn release(&mut self) {
+        if self.bytes > 0 {
+            self.budget.give(std::mem::take(&mut self.bytes));
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.release();
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +105,20 @@ mod tests {
         b.give(100);
         assert_eq!(b.used(), 0);
         assert!(!b.under_pressure());
+    }
+
+    #[test]
+    fn a_lease_holds_what_it_grew_by_until_dropped() {
+        let b = Arc::new(Budget::new(100));
+        let mut lease = b.lease();
+        assert!(lease.grow(30) && lease.grow(30));
+        assert!(!lease.grow(50), "110 would pass the limit");
+        assert!(b.try_take(40), "what the lease was refused is not held");
+        assert_eq!(b.used(), 100);
+        lease.release();
+        assert_eq!(b.used(), 40);
+        assert!(lease.grow(60));
+        drop(lease);
+        assert_eq!(b.used(), 40);
     }
 }

@@ -34,13 +34,22 @@ pub enum ToViewer {
     TooSlow,
     /// The hub is stopping.
     ShuttingDown,
+    /// The session is served elsewhere now (cluster mode: its recorder moved to another hub,
+    /// or the bus was lost): reconnect.
+    Moved,
+    /// Cluster mode: this hub lost the bus the session's events come from; reconnect.
+    BusLost,
 }
 
 impl ToViewer {
     fn bytes(&self) -> usize {
         match self {
             ToViewer::Frame(f, _) | ToViewer::Clock(f) => f.len(),
-            ToViewer::Ended | ToViewer::TooSlow | ToViewer::ShuttingDown => 0,
+            ToViewer::Ended
+            | ToViewer::TooSlow
+            | ToViewer::ShuttingDown
+            | ToViewer::Moved
+            | ToViewer::BusLost => 0,
         }
     }
 }

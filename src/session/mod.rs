@@ -8,6 +8,8 @@ mod acks;
 mod backlog;
 pub mod budget;
 pub mod fanout;
+mod ownership;
+pub mod relay;
 mod reorder;
 
 use std::{sync::Arc, time::Instant};
@@ -16,6 +18,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 pub use self::backlog::{pick_start, Snapshot, StartFrom};
+pub use self::ownership::HandOver;
 use self::{
     acks::{AckPacer, Pace},
     backlog::{Backlog, Limits},
@@ -30,8 +33,10 @@ use crate::{
     },
     error::{Error, Result},
     event::{now_ms, Event, SharedEvent},
+    heatmap::HeatAccumulator,
     metrics,
     protocol::{events_frame, outgoing::to_text, HubToViewer, SessionInfo},
+    summary::SessionSummary,
     writer::{Append, Durable, SpooledSeq, Writer},
 };
 
@@ -61,7 +66,9 @@ pub enum ToRecorder {
     Replaced,
 }
 
-/// What a session reports about itself to the registry.
+/// What a session reports about itself to the registry. (`Changed` is the common message and
+/// goes by value: boxing it would allocate once more per list update.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub enum Lifecycle {
@@ -99,6 +106,9 @@ pub struct Session {
     state: State,
     /// The hub is stopping: no new events or viewers, only final acks.
     draining: bool,
+    /// A recording on demand was stopped: end as soon as the recorder is gone, without waiting
+    /// for the idle timeout (which is there for page navigations).
+    end_on_detach: bool,
     last_feed: Option<Instant>,
     /// A session-list update is scheduled for the end of the current feed interval.
     feed_scheduled: bool,
@@ -111,6 +121,12 @@ pub struct Session {
     provisional: bool,
     /// The row to create or reopen with the session's first write (no active row at start).
     opened: Option<sessions::NewSession>,
+    /// What is derived from its events (user, pages, clicks, errors…), stored with them.
+    summary: SessionSummary,
+    /// What its events add to the heatmaps, stored with them like the summary.
+    heat: HeatAccumulator,
+    /// Cluster mode: the bus and this hub's ownership of the session (see `ownership`).
+    cluster: Option<ownership::ClusterSide>,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -151,6 +167,7 @@ impl Session {
             clock: None,
             state: State::Active,
             draining: false,
+            end_on_detach: false,
             last_feed: None,
             feed_scheduled: false,
             lag: metrics::LagShare::default(),
@@ -159,7 +176,16 @@ impl Session {
             cfg,
             provisional: false,
             opened: None,
+            summary: SessionSummary::default(),
+            heat: HeatAccumulator::default(),
+            cluster: None,
         }
+    }
+
+    /// A session of a cluster: owned by one hub at a time, its events relayed to the others.
+    pub fn in_cluster(mut self, relay: Option<Arc<dyn relay::Relay>>) -> Self {
+        self.cluster = relay.map(ownership::ClusterSide::new);
+        self
     }
 
     /// A session without an active row: new, ended, or unknown while the database cannot be
@@ -172,21 +198,10 @@ impl Session {
         found: Option<sessions::OpenedSession>,
     ) -> sessions::OpenedSession {
         let opened = found.unwrap_or_else(|| sessions::OpenedSession {
-            row: SessionRow {
-                id: self.id.to_string(),
-                started_at: now,
-                last_event_at: now,
-                ended_at: None,
-                url: None,
-                user_agent: user_agent.clone(),
-                event_count: 0,
-                raw_bytes: 0,
-                stored_bytes: 0,
-                first_event_ts: None,
-                last_seq: 0,
-                project_id: crate::event::split_key(&self.id).0.to_owned(),
-            },
+            row: SessionRow::new(&self.id, now, user_agent.clone()),
             metas: Vec::new(),
+            pages: Vec::new(),
+            event_names: Vec::new(),
         });
         self.opened = Some(sessions::NewSession {
             started_at: opened.row.started_at,
@@ -201,12 +216,21 @@ impl Session {
         self.row.as_ref().map(SessionRow::info)
     }
 
+    /// The session with the distinct pages it visited (for `GET /api/sessions/{id}`).
+    fn detailed_info(&self) -> Option<SessionInfo> {
+        let mut info = self.info()?;
+        info.pages = Some(self.summary.pages().to_vec());
+        Some(info)
+    }
+
     /// Whether the session takes new events and viewers: not while the hub stops, nor once its
     /// end is being written.
     fn taking_more(&self) -> Result<()> {
         if self.draining {
             Err(Error::ShuttingDown)
-        } else if self.state == State::Closing {
+        } else if self.state == State::Closing
+            || self.cluster.as_ref().is_some_and(|c| c.handing_over())
+        {
             Err(Error::SessionClosing)
         } else {
             Ok(())
@@ -306,6 +330,9 @@ impl Session {
             );
             act.publish_info();
             act.publish(ToViewer::Ended);
+            if let Some(cluster) = &act.cluster {
+                cluster.relay.ended(&act.id, act.received_seq());
+            }
             ctx.stop();
         }));
     }
@@ -319,18 +346,32 @@ impl Actor for Session {
         let (id, ua) = (self.id.clone(), self.user_agent.take());
         let (store, writer) = (self.store.clone(), self.writer.clone());
         let now = now_ms();
+        let relay = self.cluster.as_ref().map(|c| c.relay.clone());
         let open = async move {
+            // In a cluster, the stored state is read once the previous owner let go of it.
+            let claimed = match relay {
+                Some(relay) => ownership::claim(store.clone(), relay, id.clone())
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            };
             // Events of this session may still be in the spool, past what the database has.
             let spooled = writer.send(SpooledSeq(id.clone())).await.ok().flatten();
-            let found = store
-                .run_within(Some(OPEN_WAIT), move |c| sessions::find_session(c, &id))
-                .await;
-            (spooled, found, ua)
+            let epoch = claimed.as_ref().ok().copied().flatten();
+            let found = match claimed {
+                Ok(_) => {
+                    store
+                        .run_within(Some(OPEN_WAIT), move |c| sessions::find_session(c, &id))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            (spooled, found, ua, epoch)
         };
         // `wait` holds every other message until the session's state is loaded.
         ctx.wait(
             open.into_actor(self)
-                .map(move |(spooled, res, ua), act, ctx| {
+                .map(move |(spooled, res, ua, epoch), act, ctx| {
                     let opened = match res {
                         Ok(Some(found)) if found.row.ended_at.is_none() => found,
                         Ok(found) => act.open_anew(now, ua, found),
@@ -349,6 +390,23 @@ impl Actor for Session {
                             return ctx.stop();
                         }
                     };
+                    // After a restart the page and viewport carry on from what is stored.
+                    act.heat = HeatAccumulator::new(
+                        crate::event::split_key(&act.id).0,
+                        opened
+                            .pages
+                            .last()
+                            .or(opened.row.url.as_ref())
+                            .map(String::as_str),
+                        opened.row.viewport_width,
+                        opened.row.viewport_height,
+                    );
+                    act.summary = SessionSummary::resume(
+                        opened.row.derived(),
+                        opened.row.first_event_ts,
+                        opened.pages,
+                        opened.event_names,
+                    );
                     let stored = (opened.row.last_seq.max(0) as u64).max(spooled.unwrap_or(0));
                     let limits = Limits {
                         max_history: act.cfg.buffer_max_bytes,
@@ -366,12 +424,16 @@ impl Actor for Session {
                     act.row = Some(row);
                     act.publish_info();
                     act.restart_idle_timer(ctx);
+                    if let Some(epoch) = epoch {
+                        act.start_lease(epoch, ctx);
+                    }
                 }),
         );
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
         metrics::SESSIONS_ACTIVE.dec();
+        self.release_ownership();
         self.lifecycle
             .do_send(Lifecycle::Gone(self.id.clone(), ctx.address()));
     }
@@ -455,7 +517,39 @@ impl Handler<DetachRecorder> for Session {
     fn handle(&mut self, msg: DetachRecorder, ctx: &mut Self::Context) {
         if self.recorder.as_ref().is_some_and(|(c, _)| *c == msg.conn) {
             self.recorder = None;
-            self.restart_idle_timer(ctx);
+            match self.end_on_detach {
+                true => self.end_now(ctx),
+                false => self.restart_idle_timer(ctx),
+            }
+        }
+    }
+}
+
+/// A recording on demand was stopped (Stop, or its grace after the last viewer ran out): the
+/// session ends once its recorder has left, at once if it already has.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EndOnDetach;
+
+impl Handler<EndOnDetach> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: EndOnDetach, ctx: &mut Self::Context) {
+        self.end_on_detach = true;
+        if self.recorder.is_none() {
+            self.end_now(ctx);
+        }
+    }
+}
+
+impl Session {
+    fn end_now(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.idle.take() {
+            ctx.cancel_future(h);
+        }
+        if self.state == State::Active {
+            self.state = State::Ending;
+            self.maybe_finish(ctx);
         }
     }
 }
@@ -541,10 +635,19 @@ impl Session {
         self.lag
             .set(backlog.received_seq().saturating_sub(backlog.durable_seq()));
         metrics::EVENTS_IN.add(fresh.len() as u64);
-        // Forward first: viewers must not wait for anything else.
-        if !self.viewers.is_empty() {
-            let frame = events_frame(fresh.iter().map(|e| &**e));
-            self.publish(ToViewer::Frame(frame.into(), last.seq));
+        // Forward first: viewers (here and on other hubs) must not wait for anything else.
+        if !self.viewers.is_empty() || self.cluster.is_some() {
+            let frame: Arc<str> = events_frame(fresh.iter().map(|e| &**e)).into();
+            if let Some(cluster) = &self.cluster {
+                let snapshot = fresh.iter().any(|e| e.kind == crate::event::META);
+                let first = fresh.first().map_or(last.seq, |e| e.seq);
+                cluster
+                    .relay
+                    .events(&self.id, &frame, first, last.seq, snapshot);
+            }
+            if !self.viewers.is_empty() {
+                self.publish(ToViewer::Frame(frame, last.seq));
+            }
         }
         let (mut url, mut first_event_ts) = (None, None);
         if let Some(row) = self.row.as_mut() {
@@ -560,6 +663,19 @@ impl Session {
                 url = row.url.clone();
             }
         }
+        for e in &fresh {
+            self.summary.observe(e);
+            if self.cfg.heatmaps {
+                self.heat.observe(e);
+            }
+        }
+        let mut summary = self.summary.take_write();
+        if let (Some(s), Some(h)) = (summary.as_mut(), self.heat.take()) {
+            s.heat = h;
+        }
+        if let (Some(row), Some(s)) = (self.row.as_mut(), &summary) {
+            row.set_derived(&s.derived);
+        }
         let accepted = fresh.len();
         self.provisional = false;
         self.writer.do_send(Append {
@@ -570,6 +686,11 @@ impl Session {
             url,
             first_event_ts,
             bytes,
+            summary,
+            fence: self
+                .cluster
+                .as_ref()
+                .and_then(ownership::ClusterSide::fence),
         });
         self.publish_growth(ctx);
         Ok(accepted)
@@ -580,6 +701,9 @@ impl Handler<Durable> for Session {
     type Result = ();
 
     fn handle(&mut self, msg: Durable, ctx: &mut Self::Context) {
+        if msg.lost {
+            return self.lost_ownership(ctx);
+        }
         let Some(backlog) = self.backlog.as_mut() else {
             return;
         };
@@ -599,6 +723,7 @@ impl Handler<Durable> for Session {
             let _ = tx.send(durable);
         }
         self.maybe_finish(ctx);
+        self.maybe_hand_over(ctx);
     }
 }
 
@@ -733,6 +858,9 @@ impl Handler<RecorderClock> for Session {
         })
         .into();
         self.clock = Some(frame.clone());
+        if let Some(cluster) = &self.cluster {
+            cluster.relay.clock(&self.id, &frame);
+        }
         self.publish(ToViewer::Clock(frame));
     }
 }
@@ -763,6 +891,19 @@ impl Handler<GetInfo> for Session {
     }
 }
 
+/// As [`GetInfo`], with the distinct pages visited.
+#[derive(Message)]
+#[rtype(result = "Option<SessionInfo>")]
+pub struct GetDetails;
+
+impl Handler<GetDetails> for Session {
+    type Result = Option<SessionInfo>;
+
+    fn handle(&mut self, _: GetDetails, _: &mut Self::Context) -> Self::Result {
+        self.detailed_info()
+    }
+}
+
 /// The hub is stopping. `Quiesce`: take no more events or viewers (what was accepted is still
 /// stored and acknowledged). `CloseSockets`: then close the recorder's and the viewers' sockets.
 #[derive(Message, Clone, Copy, PartialEq, Eq)]
@@ -786,6 +927,8 @@ impl Handler<Stopping> for Session {
                 recorder.do_send(ToRecorder::ShuttingDown);
             }
             self.publish(ToViewer::ShuttingDown);
+            // Everything accepted is durable by now: the recorder's next hub takes over at once.
+            self.release_ownership();
         }
     }
 }

@@ -2,16 +2,20 @@
 //! session's opening (when its row could not be created), its page URL and first timestamp
 //! (set once), and its events in order. On disk each record is framed as
 //! `[payload length: u32 LE][CRC-32 of the payload: u32 LE][payload]`, so that a torn write or
-//! a flipped bit is found when the spool is read back.
+//! a flipped bit is found when the spool is read back. Since format 2 a record also holds what
+//! the session derived up to its last event (`crate::summary`), as JSON.
 
 use crate::{
     db::sessions::NewSession,
     error::{Error, Result},
     event::{Event, SharedEvent},
+    summary::SummaryWrite,
 };
 
-/// Format of the payload, its first byte: a spool written by another format is refused.
-const VERSION: u8 = 1;
+/// Format of the payload, its first byte: a spool written by an unknown format is refused.
+/// Format 1 (no summary) is still read: a hub upgraded during an outage drains its old spool.
+const VERSION: u8 = 2;
+const VERSION_WITHOUT_SUMMARY: u8 = 1;
 /// Bytes before each payload: its length and its checksum.
 pub const HEADER: usize = 8;
 /// The largest payload read back: far above a flush (`--flush-max-bytes`), so a length beyond
@@ -26,6 +30,7 @@ pub struct Record {
     pub url: Option<String>,
     pub first_event_ts: Option<i64>,
     pub events: Vec<Event>,
+    pub summary: Option<SummaryWrite>,
 }
 
 /// A record to append, borrowed from the writer's batch.
@@ -35,6 +40,7 @@ pub struct RecordRef<'a> {
     pub url: Option<&'a str>,
     pub first_event_ts: Option<i64>,
     pub events: &'a [SharedEvent],
+    pub summary: Option<&'a SummaryWrite>,
 }
 
 /// Appends the framed record to `out`.
@@ -67,6 +73,9 @@ pub fn frame(out: &mut Vec<u8>, r: &RecordRef<'_>) {
         out.push(e.kind);
         put_str(out, &e.json);
     }
+    // Plain data (strings and integers): serializing it cannot fail.
+    let summary = r.summary.and_then(|s| serde_json::to_string(s).ok());
+    put_opt_str(out, summary.as_deref());
     let len = (out.len() - start - HEADER) as u32;
     let crc = crc32fast::hash(&out[start + HEADER..]);
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
@@ -111,7 +120,8 @@ pub fn unframe(data: &[u8]) -> Framed<'_> {
 /// Decodes a payload whose checksum held.
 pub fn decode(payload: &[u8]) -> Result<Record> {
     let mut r = Reader(payload);
-    if r.u8()? != VERSION {
+    let version = r.u8()?;
+    if version != VERSION && version != VERSION_WITHOUT_SUMMARY {
         return Err(Error::internal("spool record of an unknown format"));
     }
     let session_id = r.str()?;
@@ -138,6 +148,14 @@ pub fn decode(payload: &[u8]) -> Result<Record> {
             json: r.str()?.into_boxed_str(),
         });
     }
+    let summary = match version {
+        VERSION => r
+            .opt_str()?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|_| Error::internal("spool record with a bad summary"))?,
+        _ => None,
+    };
     if !r.0.is_empty() {
         return Err(Error::internal("spool record with trailing bytes"));
     }
@@ -147,6 +165,7 @@ pub fn decode(payload: &[u8]) -> Result<Record> {
         url,
         first_event_ts,
         events,
+        summary,
     })
 }
 
@@ -231,9 +250,57 @@ mod tests {
         (events, opened)
     }
 
+    /// Every part of a heatmap write, so that a field that cannot take the trip fails here.
+    fn heat_sample() -> crate::heatmap::HeatWrite {
+        use crate::heatmap::{HeatDelta, HeatKey, HeatWrite, Kind, SnapshotRef};
+        let key = HeatKey {
+            project: "default".into(),
+            path: "/cart".into(),
+            bucket: "tablet",
+            day: 20_417,
+            kind: Kind::Dead,
+            selector: "body>div:nth-of-type(2)>button".into(),
+            gx: 3,
+            gy: 7,
+        };
+        let delta = HeatDelta {
+            count: 2,
+            px: 400,
+            py: 900,
+        };
+        HeatWrite {
+            deltas: vec![(key, delta)],
+            snapshot: Some(SnapshotRef {
+                project: "default".into(),
+                path: "/cart".into(),
+                bucket: "mobile",
+                meta_seq: 1,
+                full_seq: 2,
+                width: 390,
+                height: 844,
+                taken_at: 1_700_000_000_000,
+            }),
+        }
+    }
+
     #[test]
     fn a_record_round_trips() {
         let (events, opened) = sample();
+        let summary = SummaryWrite {
+            derived: crate::summary::Derived {
+                user_id: Some("user-é".into()),
+                traits: Some(r#"{"plan":"pro"}"#.into()),
+                viewport_width: Some(1280),
+                page_count: 2,
+                duration_ms: 9_000,
+                rage_click_count: 1,
+                ..Default::default()
+            },
+            new_pages: vec!["https://shop.example/cart".into()],
+            new_events: vec!["checkout".into()],
+            heat: heat_sample(),
+            rage_pages: vec![Some("https://shop.example/cart".into()), None],
+        };
         let mut out = Vec::new();
         frame(
             &mut out,
@@ -243,6 +310,7 @@ mod tests {
                 url: Some("https://shop.example/"),
                 first_event_ts: Some(7),
                 events: &events,
+                summary: Some(&summary),
             },
         );
         let Framed::Whole(payload, used) = unframe(&out) else {
@@ -256,6 +324,33 @@ mod tests {
         assert_eq!(r.first_event_ts, Some(7));
         let back: Vec<Event> = events.iter().map(|e| (**e).clone()).collect();
         assert_eq!(format!("{:?}", r.events), format!("{back:?}"));
+        assert_eq!(r.summary, Some(summary));
+    }
+
+    #[test]
+    fn a_record_of_format_1_is_still_read() {
+        let (events, _) = sample();
+        let mut out = Vec::new();
+        let r = RecordRef {
+            session_id: "s",
+            opened: None,
+            url: None,
+            first_event_ts: None,
+            events: &events,
+            summary: None,
+        };
+        frame(&mut out, &r);
+        let Framed::Whole(payload, _) = unframe(&out) else {
+            panic!("not whole")
+        };
+        // Format 1 is format 2 without the summary's presence byte at the end.
+        let mut old = payload[..payload.len() - 1].to_vec();
+        old[0] = VERSION_WITHOUT_SUMMARY;
+        let back = decode(&old).unwrap();
+        assert_eq!(back.events.len(), 3);
+        assert_eq!(back.summary, None);
+        old[0] = 3;
+        assert!(decode(&old).is_err(), "an unknown format is refused");
     }
 
     #[test]
@@ -268,6 +363,7 @@ mod tests {
             url: None,
             first_event_ts: None,
             events: &events,
+            summary: None,
         };
         frame(&mut out, &r);
         assert_eq!(unframe(&out[..5]), Framed::Cut);

@@ -23,6 +23,7 @@ fn rec<'a>(id: &'a str, events: &'a [SharedEvent]) -> RecordRef<'a> {
         url: None,
         first_event_ts: None,
         events,
+        summary: None,
     }
 }
 

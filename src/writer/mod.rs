@@ -31,11 +31,13 @@ use crate::{
     config::Config,
     db::{
         chunks::{self, SessionWrite},
+        owners::Fence,
         sessions::NewSession,
         Store,
     },
     event::SharedEvent,
     spool::Spool,
+    summary::SummaryWrite,
 };
 
 /// How long a flush waits for a database connection; past it the batch goes to the spool.
@@ -66,6 +68,12 @@ pub struct Append {
     /// Set once, by a session that started while its row could not be created: the write that
     /// stores it creates the row first.
     pub opened: Option<NewSession>,
+    /// What the session derived up to the last of `events`, stored in the same transaction so
+    /// that the stored fields never run ahead of the stored events.
+    pub summary: Option<SummaryWrite>,
+    /// Cluster mode: the session's claim, checked in the write's transaction (a hub that lost
+    /// the session writes nothing more of it, see `owners::hold`).
+    pub fence: Option<Fence>,
 }
 
 impl Append {
@@ -94,6 +102,9 @@ impl Append {
             first_event_ts: None,
             bytes: tail_bytes,
             opened: None,
+            // The summary covers the last events: it goes with them.
+            summary: self.summary.take(),
+            fence: self.fence.clone(),
         })
     }
 
@@ -103,6 +114,11 @@ impl Append {
         self.first_event_ts = self.first_event_ts.or(later.first_event_ts);
         self.opened = self.opened.take().or(later.opened);
         self.bytes += later.bytes;
+        match (&mut self.summary, later.summary) {
+            (Some(mine), Some(later)) => mine.absorb(later),
+            (mine @ None, later) => *mine = later,
+            (Some(_), None) => {}
+        }
     }
 
     fn share(&self) -> Share<'_, Recipient<Durable>> {
@@ -124,6 +140,9 @@ pub struct Durable {
     pub bytes: usize,
     pub stored_bytes: i64,
     pub raw_bytes: i64,
+    /// Nothing was stored: the session's claim no longer holds (another hub took it over);
+    /// the session must stop taking events here.
+    pub lost: bool,
 }
 
 /// Resolves when nothing is waiting or in flight (used at shutdown).
@@ -197,9 +216,14 @@ impl Writer {
         let cap = cap.max(1);
         let (mut batch, mut rest) = (Vec::new(), Vec::new());
         let mut bytes = 0;
+        let mut taken = HashSet::new();
         for mut a in group(std::mem::take(&mut self.pending)) {
             let full = batch.len() >= self.max_sessions || (!batch.is_empty() && bytes >= cap);
-            if full || self.blocked.contains_key(&a.session_id) {
+            // A session once per flush (two groups of it: two claims, see `group`).
+            if full
+                || self.blocked.contains_key(&a.session_id)
+                || !taken.insert(a.session_id.clone())
+            {
                 rest.push(a);
                 continue;
             }
@@ -250,6 +274,8 @@ impl Writer {
                 first_event_ts: None,
                 bytes: 0,
                 opened: None,
+                summary: None,
+                fence: None,
             });
         }
         if batch.is_empty() {
@@ -276,6 +302,8 @@ impl Writer {
                     first_event_ts: a.first_event_ts,
                     replaces: p.replaces,
                     opened: a.opened.as_ref(),
+                    summary: a.summary.as_ref(),
+                    fence: a.fence.as_ref(),
                 })
                 .collect();
             chunks::write_batch(conn, &writes)
@@ -294,7 +322,13 @@ impl Writer {
                         );
                     }
                     notify_durable(&batch, &plan, &written);
-                    let shares: Vec<_> = batch.iter().map(Append::share).collect();
+                    // What a stale claim did not write is dropped here: its recorder was never
+                    // acknowledged for it, and sends it again to the hub that owns it now.
+                    let kept = |i: &usize| !written[*i].fenced;
+                    let idx: Vec<usize> = (0..batch.len()).filter(kept).collect();
+                    let shares: Vec<_> = idx.iter().map(|&i| batch[i].share()).collect();
+                    let plan: Vec<_> = idx.iter().map(|&i| plan[i].clone()).collect();
+                    let written: Vec<_> = idx.iter().map(|&i| written[i]).collect();
                     act.merges
                         .remember(&shares, &plan, &written, Instant::now());
                     act.max_sessions = MAX_SESSIONS_PER_FLUSH;
@@ -340,7 +374,7 @@ impl Writer {
     fn requeue(&mut self, batch: Vec<Append>) {
         let mut again: Vec<Append> = batch
             .into_iter()
-            .filter(|a| !a.events.is_empty() || a.opened.is_some())
+            .filter(|a| !a.events.is_empty() || a.opened.is_some() || a.summary.is_some())
             .collect();
         self.pending_bytes += again.iter().map(|a| a.bytes).sum::<usize>();
         again.append(&mut self.pending);
@@ -352,26 +386,37 @@ impl Writer {
 /// events; its `Durable` only corrects the session's stored size.
 fn notify_durable(batch: &[Append], plan: &[Planned], written: &[chunks::Written]) {
     for ((a, p), w) in batch.iter().zip(plan).zip(written) {
-        if let Some(last) = p.events.last() {
+        if w.fenced {
+            a.notify.do_send(Durable {
+                up_to: 0,
+                bytes: 0,
+                stored_bytes: 0,
+                raw_bytes: 0,
+                lost: true,
+            });
+        } else if let Some(last) = p.events.last() {
             a.notify.do_send(Durable {
                 up_to: last.seq,
                 bytes: a.bytes,
                 stored_bytes: w.stored_delta,
                 raw_bytes: w.raw_delta,
+                lost: false,
             });
         }
     }
 }
 
-/// Folds the appends of each session, in arrival order, into one.
+/// Folds the appends of each session and claim, in arrival order, into one. (Appends of one
+/// session under two claims, a stale one and the next, stay apart: the stale one is refused.)
 fn group(appends: Vec<Append>) -> Vec<Append> {
     let mut groups: Vec<Append> = Vec::new();
-    let mut index = HashMap::<Arc<str>, usize>::new();
+    let mut index = HashMap::<(Arc<str>, Option<i64>), usize>::new();
     for a in appends {
-        match index.get(&a.session_id) {
+        let key = (a.session_id.clone(), a.fence.as_ref().map(|f| f.epoch));
+        match index.get(&key) {
             Some(&i) => groups[i].absorb(a),
             None => {
-                index.insert(a.session_id.clone(), groups.len());
+                index.insert(key, groups.len());
                 groups.push(a);
             }
         }

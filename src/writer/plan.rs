@@ -193,6 +193,7 @@ mod tests {
             chunk_stored: 5 * n,
             raw_delta: 0,
             stored_delta: 0,
+            fenced: false,
         }
     }
 

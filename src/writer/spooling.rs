@@ -24,6 +24,7 @@ use crate::{
     error::{Error, Result},
     event::SharedEvent,
     spool::{Record, RecordRef, Spool},
+    summary::SummaryWrite,
 };
 
 /// How long a drain waits for a database connection before it tries again later.
@@ -43,6 +44,8 @@ pub struct Replayed {
     pub url: Option<String>,
     pub first_event_ts: Option<i64>,
     pub events: Vec<SharedEvent>,
+    /// What the session derived up to its last replayed event.
+    pub summary: Option<SummaryWrite>,
 }
 
 /// Folds records into one write per session (in order of first appearance), skipping events at
@@ -59,6 +62,7 @@ pub fn plan_replay(records: Vec<Record>, stored: &HashMap<String, u64>) -> Vec<R
                 url: None,
                 first_event_ts: None,
                 events: Vec::new(),
+                summary: None,
             });
             out.len() - 1
         });
@@ -69,10 +73,19 @@ pub fn plan_replay(records: Vec<Record>, stored: &HashMap<String, u64>) -> Vec<R
         w.url = w.url.take().or(r.url);
         w.first_event_ts = w.first_event_ts.or(r.first_event_ts);
         let floor = stored.get(&r.session_id).copied().unwrap_or(0);
+        let before = w.events.len();
         for e in r.events {
             let after = w.events.last().map_or(floor, |l| l.seq.max(floor));
             if e.seq > after {
                 w.events.push(Arc::new(e));
+            }
+        }
+        // A summary goes with its record's events: one whose events an interrupted drain already
+        // stored was stored with them.
+        if w.events.len() > before {
+            match (&mut w.summary, r.summary) {
+                (Some(mine), Some(later)) => mine.absorb(later),
+                (mine, later) => *mine = later.or(mine.take()),
             }
         }
     }
@@ -96,6 +109,10 @@ fn replay(conn: &mut DbConn, records: Vec<Record>) -> Result<()> {
                 first_event_ts: w.first_event_ts,
                 replaces: None,
                 opened: w.opened.as_ref(),
+                summary: w.summary.as_ref(),
+                // Not spooled: a record is stored as its hub took it in (the replay skips what
+                // is stored already, see `plan_replay`).
+                fence: None,
             })
             .collect();
         chunks::write_batch(conn, &writes)?;
@@ -143,6 +160,7 @@ impl Writer {
                                 bytes: a.bytes,
                                 stored_bytes: 0,
                                 raw_bytes: 0,
+                                lost: false,
                             });
                         }
                     }
@@ -232,6 +250,7 @@ impl Append {
             url: self.url.as_deref(),
             first_event_ts: self.first_event_ts,
             events: &self.events,
+            summary: self.summary.as_ref(),
         }
     }
 }
@@ -287,6 +306,7 @@ mod tests {
                     json: "{}".into(),
                 })
                 .collect(),
+            summary: None,
         }
     }
 
@@ -324,5 +344,36 @@ mod tests {
             &HashMap::from([("a".to_owned(), 3)]),
         );
         assert!(plan[0].events.is_empty() && plan[0].opened.is_none());
+    }
+
+    #[test]
+    fn summaries_replay_with_their_records_events_only() {
+        let summary = |pages: i64, page: &str| SummaryWrite {
+            derived: crate::summary::Derived {
+                page_count: pages,
+                ..Default::default()
+            },
+            new_pages: vec![page.into()],
+            new_events: Vec::new(),
+            heat: Default::default(),
+            rage_pages: Vec::new(),
+        };
+        let with = |id, seqs, s| Record {
+            summary: Some(s),
+            ..record(id, seqs, false)
+        };
+        let records = vec![
+            with("a", 1..=3, summary(1, "/one")),
+            with("a", 4..=6, summary(2, "/two")),
+            with("b", 1..=2, summary(1, "/b")),
+        ];
+        // b's record was stored by an interrupted drain, with its summary.
+        let stored = HashMap::from([("b".to_owned(), 2)]);
+        let plan = plan_replay(records, &stored);
+        let a = plan[0].summary.as_ref().unwrap();
+        assert_eq!(a.derived.page_count, 2, "the latest fields");
+        assert_eq!(a.new_pages, ["/one", "/two"], "every page first seen");
+        assert_eq!(plan[1].session_id, "b");
+        assert_eq!(plan[1].summary, None);
     }
 }

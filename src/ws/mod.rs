@@ -2,6 +2,7 @@
 //! move to actix-ws stays local), sharing the heartbeat, frame assembly and error closes here.
 
 pub mod feed;
+pub mod presence;
 pub mod recorder;
 pub mod viewer;
 
@@ -19,6 +20,7 @@ use crate::{
     error::Error,
     metrics,
     protocol::{outgoing::to_text, CLOSE_AWAY},
+    session::budget::Lease,
 };
 
 /// How often the hub pings each socket.
@@ -120,16 +122,19 @@ pub struct Assembler {
     limit: usize,
     timeout: Duration,
     partial: Option<(bool, BytesMut)>,
+    /// The bytes of `partial`, on the hub's memory account.
+    held: Lease,
     /// When the message being assembled began.
     since: Option<Instant>,
 }
 
 impl Assembler {
-    pub fn new(limit: usize, timeout: Duration) -> Self {
+    pub fn new(limit: usize, timeout: Duration, held: Lease) -> Self {
         Assembler {
             limit,
             timeout,
             partial: None,
+            held,
             since: None,
         }
     }
@@ -183,16 +188,25 @@ impl Assembler {
                 if size > self.limit {
                     self.partial = None;
                     self.since = None;
+                    self.held.release();
                     return Err(Error::FrameTooLarge {
                         size,
                         limit: self.limit,
                     });
+                }
+                if !self.held.grow(data.len()) {
+                    self.partial = None;
+                    self.since = None;
+                    self.held.release();
+                    return Err(Error::Overloaded);
                 }
                 buf.extend_from_slice(&data);
                 if !last {
                     return Ok(Incoming::Nothing);
                 }
                 self.since = None;
+                // The whole message goes on as events, counted by the session that takes them.
+                self.held.release();
                 match self.partial.take() {
                     Some((true, buf)) => String::from_utf8(buf.to_vec())
                         .map(Incoming::Text)

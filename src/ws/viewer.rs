@@ -20,6 +20,7 @@ use crate::{
     error::Error,
     event::now_ms,
     metrics,
+    presence::{Presence, Viewers},
     protocol::{
         events_frame, parse_client_message, restart_reason, ClientMessage, HubToViewer,
         CLOSE_NORMAL,
@@ -60,6 +61,9 @@ pub struct ViewerSocket {
     acked_bytes: usize,
     /// The viewer asked for compressed frames (`?enc=deflate-raw`).
     compressed: bool,
+    /// Told when this viewer comes and goes: a recording on demand stops a grace period after
+    /// its last viewer left.
+    presence: Option<Addr<Presence>>,
 }
 
 impl ViewerSocket {
@@ -90,6 +94,22 @@ impl ViewerSocket {
             sent_bytes: 0,
             acked_bytes: 0,
             compressed: false,
+            presence: None,
+        }
+    }
+
+    /// Counts this viewer for recordings on demand (see `presence`).
+    pub fn counted_by(mut self, presence: Addr<Presence>) -> Self {
+        self.presence = Some(presence);
+        self
+    }
+
+    fn count(&self, delta: isize) {
+        if let Some(p) = &self.presence {
+            p.do_send(Viewers {
+                session_key: self.id.clone(),
+                delta,
+            });
         }
     }
 
@@ -207,10 +227,11 @@ impl Actor for ViewerSocket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::VIEWERS_CONNECTED.inc();
+        self.count(1);
         start_heartbeat(ctx, |a| a.last_seen);
         Assembler::watch(ctx, |a| &a.frames);
         let viewer = match self.source {
-            Located::Active(_) => Some(ViewerHandle {
+            Located::Active(_) | Located::Remote(_) => Some(ViewerHandle {
                 conn: self.conn,
                 addr: ctx.address().recipient(),
                 queued: self.queued.clone(),
@@ -229,8 +250,11 @@ impl Actor for ViewerSocket {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         metrics::VIEWERS_CONNECTED.dec();
-        if let Located::Active(session) = &self.source {
-            session.do_send(Unsubscribe { conn: self.conn });
+        self.count(-1);
+        match &self.source {
+            Located::Active(session) => session.do_send(Unsubscribe { conn: self.conn }),
+            Located::Remote(session) => session.do_send(Unsubscribe { conn: self.conn }),
+            Located::Stored { .. } => {}
         }
     }
 }
@@ -290,6 +314,8 @@ impl Handler<ToViewer> for ViewerSocket {
             ToViewer::Ended if self.live => self.finish(ctx),
             ToViewer::Ended => self.ended = true,
             ToViewer::TooSlow => close_with(ctx, &Error::ViewerTooSlow),
+            ToViewer::Moved => close_with(ctx, &Error::SessionClosing),
+            ToViewer::BusLost => close_with(ctx, &Error::BusUnavailable),
             ToViewer::ShuttingDown => {
                 ctx.close(Some(restart_reason()));
                 ctx.stop();

@@ -1,6 +1,7 @@
 // The administration API as the dashboard uses it: who is signed in, projects, users, a session's
 // access log and its deletion. Every change carries the CSRF token (account.ts `send`).
 
+import type { OnlineList, OnlineVisitor } from '@streamdom/recorder/protocol';
 import { send, toLogin } from '../account';
 
 export interface Me { username: string; role: 'admin' | 'member' }
@@ -10,8 +11,12 @@ export interface Project {
   allowed_origins: string[];
   retention_days: number;
   created_at: string;
+  record_mode: RecordMode;
+  sample_percent: number;
+  sample_urls: string[];
   members?: string[];
 }
+export type RecordMode = 'all' | 'sample' | 'standby';
 export interface User { username: string; role: string }
 export interface Access { username: string; kind: string; at: string }
 
@@ -46,6 +51,15 @@ export const grant = (name: string, username: string) => change<void>('POST', `/
 export const revoke = (name: string, username: string) => change<void>('DELETE', `/api/projects/${seg(name)}/members/${seg(username)}`);
 export const setRetention = (name: string, days: number) =>
   change<Project>('PUT', `/api/projects/${seg(name)}/retention`, { retention_days: days });
+
+export const setRecordMode = (name: string, mode: RecordMode, percent: number, urls: string[]) =>
+  change<Project>('PUT', `/api/projects/${seg(name)}/record_mode`, { record_mode: mode, sample_percent: percent, sample_urls: urls });
+
+export interface Started { session_id: string; project: string }
+export const online = async () => (await get<OnlineList>('/api/online')).visitors;
+const visitorPath = (v: OnlineVisitor, what: string) => `/api/online/${seg(v.visitor_id)}/${what}?project=${seg(v.project)}`;
+export const watchVisitor = (v: OnlineVisitor) => change<Started>('POST', visitorPath(v, 'watch'));
+export const stopVisitor = (v: OnlineVisitor) => change<void>('POST', visitorPath(v, 'stop'));
 
 const sessionPath = (id: string, project: string | null) =>
   `/api/sessions/${seg(id)}${project ? `?project=${seg(project)}` : ''}`;

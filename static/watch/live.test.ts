@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClockSync } from '@streamdom/recorder/clock';
-import { BUFFER_MAX_MS, fmtLatency, LAGGING_MS, LiveTiming, type Latency } from './live';
+import { BUFFER_MAX_MS, fmtDelay, fmtLatency, LAGGING_MS, LiveTiming, type Latency } from './live';
 
 const latency = (total: number, at = Date.now()): Latency => ({ total, uncertainty: 2, visitorToHub: 5, hubToPm: total - 15, buffer: 10, at });
 
@@ -28,5 +28,15 @@ describe('fmtLatency', () => {
   it('says when the replay is catching up', () => {
     assert.match(fmtLatency(latency(LAGGING_MS + 500), true), / · catching up$/);
     assert.ok(!fmtLatency(latency(LAGGING_MS - 1), true).includes('catching up'));
+  });
+});
+
+describe('fmtDelay', () => {
+  it('says it short, in seconds, and what it does not know yet', () => {
+    assert.equal(fmtDelay(latency(40), true), 'Live · 0.04 s behind');
+    assert.equal(fmtDelay(latency(-3), true), 'Live · 0.00 s behind');
+    assert.equal(fmtDelay(latency(1234), true), 'Live · 1.23 s behind · catching up');
+    assert.equal(fmtDelay(null, true), 'Live · measuring…');
+    assert.equal(fmtDelay(latency(40), false), 'Live · delay unknown yet');
   });
 });

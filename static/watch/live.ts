@@ -103,3 +103,14 @@ export function fmtLatency(l: Latency | null, synced: boolean, now = Date.now())
   const lagging = l.total > LAGGING_MS && !idle ? ' · catching up' : '';
   return `${r(l.total)} ms behind ±${r(l.uncertainty)} ms · visitor→hub ${r(l.visitorToHub)} · hub→PM ${r(l.hubToPm)} · buffer ${r(l.buffer)}${idle}${lagging}`;
 }
+
+/**
+ * The read-out's short form for PMs, "Live · 0.04 s behind"; the breakdown (fmtLatency) goes in
+ * its tooltip. Negative totals (clock estimates within their uncertainty) read as 0.
+ */
+export function fmtDelay(l: Latency | null, synced: boolean, now = Date.now()): string {
+  if (!synced) return 'Live · delay unknown yet';
+  if (!l) return 'Live · measuring…';
+  const lagging = l.total > LAGGING_MS && now - l.at <= 5000 ? ' · catching up' : '';
+  return `Live · ${(Math.max(0, l.total) / 1000).toFixed(2)} s behind${lagging}`;
+}

@@ -18,6 +18,7 @@ const pause: PlayerEvent = { type: 'pause' };
 const goLive: PlayerEvent = { type: 'go-live' };
 const finish: PlayerEvent = { type: 'finish' };
 const seek = (ms: number, p: boolean): PlayerEvent => ({ type: 'seek', ms, play: p });
+const ready = (over: boolean): PlayerEvent => ({ type: 'ready', over });
 
 const toLive: Effect = { kind: 'live' };
 const replay = (ms: number | null, p: boolean): Effect => ({ kind: 'replay', ms, play: p });
@@ -46,6 +47,21 @@ describe('player machine', () => {
   it('waiting: a session that is already over plays from its start, or holds the linked moment', () => {
     expect(waiting(), end, ended(true), replay(0, true));
     expect(waiting(1500), end, ended(false), replay(1500, false));
+  });
+
+  it('waiting: opens a recording, or a live session\'s linked moment, as soon as its moment is in', () => {
+    expect(waiting(), ready(true), ended(true), replay(0, true));
+    expect(waiting(1500), ready(true), ended(false), replay(1500, false));
+    expect(waiting(1500), ready(false), paused, replay(1500, false));
+    ignores(waiting(), [ready(false)]);
+  });
+
+  it('ready is only for opening: every other state ignores it', () => {
+    ignores(live, [ready(false), ready(true)]);
+    ignores(paused, [ready(false), ready(true)]);
+    ignores(replaying, [ready(true)]);
+    ignores(ended(false), [ready(true)]);
+    ignores(ended(true), [ready(true)]);
   });
 
   it('waiting: ignores the controls and the replayer until the hub has caught up', () => {

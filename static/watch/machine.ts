@@ -22,6 +22,8 @@ export type PlayerEvent =
   | { type: 'caught-up' }
   /** From the stream: the session ended; provisional when the hub may see its recorder come back. */
   | { type: 'end'; provisional: boolean }
+  /** From the stream: the moment to open at can be shown (the rest still comes); `over`: the session ended. */
+  | { type: 'ready'; over: boolean }
   /** From the controls. `ms`: from the session's start. */
   | { type: 'play' }
   | { type: 'pause' }
@@ -55,6 +57,11 @@ export function transition(s: PlayerState, e: PlayerEvent): Step {
   switch (s.name) {
     case 'waiting':
       if (e.type === 'caught-up') return s.t === null ? live : { state: PAUSED, effect: replay(s.t, false) };
+      // A recording opens as soon as its first moment is in; a live session waits for the edge.
+      if (e.type === 'ready') {
+        if (e.over) return { state: ended(s.t === null), effect: replay(s.t ?? 0, s.t === null) };
+        return s.t === null ? stay : { state: PAUSED, effect: replay(s.t, false) };
+      }
       // A session that is over plays from its start, or holds the moment the link asked for.
       if (e.type === 'end') return { state: ended(s.t === null), effect: replay(s.t ?? 0, s.t === null) };
       return stay;

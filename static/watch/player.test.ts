@@ -12,7 +12,9 @@ import { EventStore, type Rec } from './store';
 const T0 = 1_700_000_000_000;
 const META = 4;
 const FULL = 2;
-const rec = (seq: number, type = 3): Rec => ({ seq, hub_time: T0 + 100 * seq, recv: Date.now(), event: { type, timestamp: T0 + 100 * seq, data: {} } as Rec['event'] });
+/** `data` of the shape rrweb's replayer takes, per event kind. */
+const dataOf = (type: number): unknown => (type === 2 ? { node: { type: 0, childNodes: [] }, initialOffset: { top: 0, left: 0 } } : type === 3 ? { source: 2, type: 2, id: 1, x: 0, y: 0 } : type === 4 ? { href: 'https://x/', width: 800, height: 600 } : {});
+const rec = (seq: number, type = 3): Rec => ({ seq, hub_time: T0 + 100 * seq, recv: Date.now(), event: { type, timestamp: T0 + 100 * seq, data: dataOf(type) } as Rec['event'] });
 
 /** Records what the player did to it. */
 class FakeReplayer implements ReplayerLike {
@@ -41,7 +43,7 @@ class FakeReplayer implements ReplayerLike {
   emit(event: string, payload?: unknown): void { this.handlers.get(event)?.(payload); }
 }
 
-function harness(t: number | null = null, recs: Rec[] = []) {
+function harness(t: number | null = null, recs: Rec[] = [], failCreate = false) {
   const store = new EventStore();
   recs.forEach((r) => store.add(r));
   const made: FakeReplayer[] = [];
@@ -60,7 +62,12 @@ function harness(t: number | null = null, recs: Rec[] = []) {
   const player = new Player({
     source,
     factory: {
-      create: (events, config) => { const r = new FakeReplayer(events, config); made.push(r); return r; },
+      create: (events, config) => {
+        if (failCreate) throw new TypeError("Cannot read properties of null (reading 'source')");
+        const r = new FakeReplayer(events, config);
+        made.push(r);
+        return r;
+      },
       clear: () => statuses.push('(cleared)'),
       apply: (r, events, sync) => (r as FakeReplayer).apply(events, sync),
     },
@@ -150,7 +157,7 @@ describe('Player', () => {
   it('reads out the live delay after "Go live", never the time the events waited while rewound', async () => {
     const now = Date.now();
     // A session happening now: snapshot 10 s ago, events on the visitor's clock (offsets 0).
-    const at = (seq: number, ts: number, recv: number, type = 3): Rec => ({ seq, hub_time: ts, recv, event: { type, timestamp: ts, data: {} } as Rec['event'] });
+    const at = (seq: number, ts: number, recv: number, type = 3): Rec => ({ seq, hub_time: ts, recv, event: { type, timestamp: ts, data: dataOf(type) } as Rec['event'] });
     const { player, arrive, frame, sync, last } = harness(null, [at(1, now - 10_000, now - 10_000, META), at(2, now - 10_000, now - 10_000, FULL)]);
     sync();
     await player.send({ type: 'caught-up' });
@@ -179,7 +186,7 @@ describe('Player', () => {
     sync();
     await player.send({ type: 'caught-up' });
     const future = Date.now() + 60_000;
-    arrive({ seq: 8, hub_time: future, recv: Date.now(), event: { type: 3, timestamp: future, data: {} } as Rec['event'] });
+    arrive({ seq: 8, hub_time: future, recv: Date.now(), event: { type: 3, timestamp: future, data: dataOf(3) } as Rec['event'] });
     frame();
     assert.deepEqual(last().applied.filter(([, s]) => !s), []);
     assert.equal(frames.length, 1, 'another frame is queued for it');
@@ -203,11 +210,12 @@ describe('Player', () => {
     assert.equal(made[0].destroyed, true);
     assert.equal(last().config.liveMode, undefined);
     assert.equal(last().config.speed, 2);
-    assert.equal(last().initial.length, 7, 'the replay holds every event');
-    // The live replay showed everything up to its baseline (T0 + 701); the replay starts at T0 + 100.
+    assert.equal(last().initial.length, 3, 'the replay holds the events from the snapshot before the moment');
+    // The live replay showed everything up to its baseline (T0 + 701); the replay starts at the
+    // snapshot before it (Meta at T0 + 500).
     const [call, at] = last().calls[0].split(' ');
     assert.equal(call, 'pause');
-    assert.ok(Number(at) >= 601 && Number(at) < 1000, `paused at ${at}`);
+    assert.ok(Number(at) >= 201 && Number(at) < 600, `paused at ${at}`);
   });
 
   it('opens a link to a moment held there, and plays an ended session from its start', async () => {
@@ -218,6 +226,61 @@ describe('Player', () => {
     await b.player.send({ type: 'end', provisional: false });
     assert.deepEqual(b.player.state, { name: 'ended', playing: true });
     assert.deepEqual(b.last().calls, ['play 0']);
+  });
+
+  it('gives the replayer only events it can take, and survives one that throws', async () => {
+    const broken = (seq: number, type: number, data: unknown): Rec => ({ ...rec(seq, type), event: { type, timestamp: T0 + 100 * seq, data } as Rec['event'] });
+    // A broken snapshot after the good one is no place to go live from.
+    const recs = [rec(1, META), rec(2, FULL), broken(3, 3, null), rec(4), rec(5, META), broken(6, FULL, {})];
+    const a = harness(null, recs);
+    await a.player.send({ type: 'caught-up' });
+    assert.deepEqual(a.last().added, [T0 + 100, T0 + 200, T0 + 400, T0 + 500], 'live from the good snapshot, without the broken events');
+    a.arrive(broken(7, 3, { source: 0 }));
+    a.frame();
+    assert.equal(a.last().added.length, 4 + 0, 'the broken live event is not applied');
+    await a.player.send({ type: 'end', provisional: false });
+    assert.deepEqual(a.last().initial.map((e) => e.timestamp), [1, 2, 4, 5].map((s) => T0 + 100 * s));
+
+    const b = harness(null, session(), true);
+    await b.player.send({ type: 'end', provisional: false });
+    assert.equal(b.player.state.name, 'ended');
+    assert.equal(b.made.length, 0);
+    assert.equal(b.statuses[b.statuses.length - 1], 'This part of the recording cannot be replayed.');
+  });
+
+  it('opens a recording while it streams in, and gives the replayer the rest in order as it comes', async () => {
+    const { player, store, last } = harness(null, [rec(1, META), rec(2, FULL), rec(3)]);
+    await player.send({ type: 'ready', over: true });
+    assert.deepEqual(player.state, { name: 'ended', playing: true });
+    assert.equal(last().initial.length, 3);
+    // A load for a later seek brings 10–11 first (another span): not the replayer's, yet.
+    store.add(rec(10), 10);
+    player.onEvent(store.recs[store.recs.length - 1]);
+    assert.deepEqual(last().added, []);
+    for (const n of [4, 5, 6, 7, 8, 9]) {
+      const r = rec(n);
+      if (store.add(r, 1)) player.onEvent(r);
+    }
+    assert.deepEqual(last().added, [4, 5, 6, 7, 8, 9, 10].map((n) => T0 + 100 * n), 'the main stream met the load: 10 follows at once');
+  });
+
+  it('drops a seek that waited for loading once a newer one came', async () => {
+    const { player, made, last, historyWaits, waitForHistory } = harness(null, session());
+    await player.send({ type: 'end', provisional: false });
+    waitForHistory();
+    const first = player.send({ type: 'seek', ms: 100, play: false });
+    const second = player.send({ type: 'seek', ms: 500, play: false });
+    historyWaits.forEach((w) => w.release());
+    await Promise.all([first, second]);
+    assert.equal(made.length, 1);
+    assert.deepEqual(last().calls, ['play 0', 'pause 400'], 'only the newer seek is carried out');
+  });
+
+  it('clamps a link to a moment past the end to the end of the session', async () => {
+    const a = harness(99_999_999, session());
+    await a.player.send({ type: 'end', provisional: false });
+    assert.deepEqual(a.last().calls, ['pause 200'], 'from the snapshot at T0 + 500');
+    assert.equal(a.player.currentTimeMs(), 700);
   });
 
   it('goes live again from a rewound replay, at the newest snapshot', async () => {

@@ -68,6 +68,10 @@ export class Player {
   latency: Latency | null = null;
   /** Timestamp of the first event the current replayer holds (its time 0). */
   private firstTs = 0;
+  /** Seq of the first event the current replay's replayer holds (a full snapshot or its Meta). */
+  private firstSeq = 0;
+  /** Counts replay effects: one that waited for loading is dropped if a newer one came meanwhile. */
+  private replays = 0;
   /** The live replayer's baseline: its time 0 is this visitor timestamp. */
   private liveBase = 0;
   private lastFedSeq = 0;
@@ -89,8 +93,12 @@ export class Player {
     if (step.state === this.state && !step.effect) return;
     const effect = step.effect;
     if (effect?.kind === 'replay') {
-      const target = this.d.source.sessionStart() + (effect.ms ?? this.currentTimeMs());
+      // A moment asked for past the end (a link's ?t=) opens at the end of what is held.
+      const start = this.d.source.sessionStart();
+      const target = effect.ms === null ? start + this.currentTimeMs() : start + Math.min(effect.ms, this.d.source.lastTs() - start);
+      const n = ++this.replays;
       await this.d.source.ensureHistory(target);
+      if (n !== this.replays) return;
       this.openReplay(target, effect.play, step.state);
     } else {
       this.state = step.state;
@@ -111,9 +119,27 @@ export class Player {
         this.goLive();
         this.d.changed();
       } else if (this.replayer && r.seq > this.lastFedSeq) this.holdLive(r);
-    } else if (this.replayer && r.event.timestamp >= this.firstTs) {
-      // The recording being replayed keeps growing while the session is live.
-      this.replayer.addEvent(r.event);
+    } else if (this.replayer && r.seq > this.lastFedSeq) {
+      // The recording being replayed keeps growing: the rest of a long one streams in while it
+      // plays, and a session that is still live records on.
+      this.pump();
+    }
+  }
+
+  /**
+   * Give the replayer what the store holds right after what it has, without a hole: the
+   * replayer's span may have grown (new events, or a load that met the events held after it).
+   */
+  private pump(): void {
+    const r = this.replayer;
+    const store = this.d.source.store;
+    const span = store.spans.of(this.lastFedSeq);
+    if (!r || !span || span.hi <= this.lastFedSeq) return;
+    let i = store.indexOf(this.lastFedSeq) + 1;
+    for (; i < store.recs.length && store.recs[i].seq <= span.hi; i++) {
+      const next = store.recs[i];
+      if (store.playable(next)) r.addEvent(next.event);
+      this.lastFedSeq = next.seq;
     }
   }
 
@@ -163,7 +189,8 @@ export class Player {
     // History up to now is applied "in sync" (fast-forward). rrweb's virtual DOM would hold those
     // mutations until a flush that live mode never triggers, so the live replayer writes the real DOM.
     // Animations keep running: the page is live, not paused.
-    const r = this.d.factory.create([], { liveMode: true, showWarning: false, mouseTail: false, useVirtualDom: false, pauseAnimation: false });
+    const r = this.create([], { liveMode: true, showWarning: false, mouseTail: false, useVirtualDom: false, pauseAnimation: false });
+    if (!r) return;
     // Baseline from the recorded timestamps, never the viewer's clock (the visitor's may be minutes
     // off): everything held so far is in the past and is applied at once, from the snapshot on.
     this.liveBase = batch[batch.length - 1].event.timestamp + 1;
@@ -172,7 +199,7 @@ export class Player {
     this.firstTs = batch[0].event.timestamp;
     this.wire(r);
     mark('streamdom:live-rebuild-start');
-    this.d.factory.apply(r, batch.map((b) => b.event), true);
+    this.d.factory.apply(r, this.events(batch), true);
     mark('streamdom:live-rebuild-end');
     this.lastFedSeq = batch[batch.length - 1].seq;
     this.syncTimer();
@@ -219,7 +246,7 @@ export class Player {
     this.held = hold;
     if (apply.length) {
       this.syncTimer();
-      this.d.factory.apply(r, apply.map((a) => a.event), false);
+      this.d.factory.apply(r, this.events(apply), false);
       const appliedAt = Date.now();
       for (let i = apply.length - 1; i >= 0; i--) {
         const a = apply[i];
@@ -231,24 +258,64 @@ export class Player {
     if (this.held.length) this.queueFrame();
   }
 
-  /** Play (or hold) the recording at visitor timestamp `target`, then enter `next`. */
+  /** The events of `recs` the replayer can take (the store decided which as they arrived). */
+  private events(recs: Rec[]): eventWithTime[] {
+    const store = this.d.source.store;
+    return recs.filter((r) => store.playable(r)).map((r) => r.event);
+  }
+
+  /**
+   * A replayer, or null (with a status saying so) when rrweb refuses the recording: whatever a
+   * recorded session holds, the page stays up.
+   */
+  private create(events: eventWithTime[], config: Partial<playerConfig>): ReplayerLike | null {
+    try {
+      return this.d.factory.create(events, config);
+    } catch (err) {
+      console.warn('StreamDOM: the recording cannot be replayed', err);
+      this.d.factory.clear();
+      this.d.status('This part of the recording cannot be replayed.');
+      return null;
+    }
+  }
+
+  /**
+   * Play (or hold) the recording at visitor timestamp `target`, then enter `next`. The replayer
+   * holds one span of the store from the full snapshot before `target` on; it is kept when that
+   * snapshot is among what it holds already.
+   */
   private openReplay(target: number, play: boolean, next: PlayerState): void {
-    const reuse = this.replayer && this.state.name !== 'live' && this.firstTs <= target;
+    const store = this.d.source.store;
+    const recs = store.recs;
+    // Past everything held (a link's ?t= beyond the end): from the newest snapshot.
+    let start = store.replayStart(target);
+    if (start < 0 && recs.length && target >= recs[recs.length - 1].event.timestamp) start = store.latestSnapshotIndex();
+    const from = recs[start];
+    const reuse = this.replayer && this.state.name !== 'live' && from && from.seq >= this.firstSeq && from.seq <= this.lastFedSeq;
     if (!reuse) {
       this.destroyReplayer();
-      const recs = this.d.source.store.recs;
-      if (recs.length < 2) {
+      const span = from && store.spans.of(from.seq);
+      if (!from || !span || recs.length < 2) {
         this.d.status('Nothing recorded yet.');
         this.state = held(next);
         return;
       }
-      const events = recs.map((r) => r.event);
+      const end = store.indexOf(span.hi);
+      const events = this.events(recs.slice(start, end + 1));
+      const replayer = events.length < 2 ? null : this.create(events, { ...this.d.replayConfig(), showWarning: false, mouseTail: false });
+      if (!replayer) {
+        this.state = held(next);
+        return;
+      }
       this.firstTs = events[0].timestamp;
-      this.wire(this.d.factory.create(events, { ...this.d.replayConfig(), showWarning: false, mouseTail: false }));
+      this.firstSeq = from.seq;
+      this.lastFedSeq = span.hi;
+      this.wire(replayer);
     }
     const offset = Math.max(0, target - this.firstTs);
     if (play) this.replayer?.play(offset);
     else this.replayer?.pause(offset);
     this.state = next;
+    mark('streamdom:replay-open');
   }
 }

@@ -132,12 +132,14 @@ export class Hub {
 
 /**
  * Serves tests/browser/site/*.html on its own port (another origin than the hub), with {{HUB}},
- * {{KEY}} and each `{{NAME}}` of `vars` filled in, and `headers[name]` added to the page `name`.
+ * {{KEY}} and each `{{NAME}}` of `vars` filled in, and `headers[name]` added to the page `name`;
+ * `routes[path](req, res)` answers other paths (the site's own API).
  */
-export async function startSite(hubUrl, vars = {}, headers = {}) {
+export async function startSite(hubUrl, vars = {}, headers = {}, routes = {}) {
   const siteDir = join(here, 'site');
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
+    if (Object.hasOwn(routes, path)) return routes[path](req, res);
     const name = path === '/' ? 'index.html' : path.slice(1);
     if (!/^[a-z0-9-]+\.html$/.test(name) || !existsSync(join(siteDir, name))) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
@@ -210,12 +212,12 @@ export async function signIn(browser, hub, user = ADMIN) {
 
 /**
  * Everything a test file needs, started together and torn down in reverse order; the browser is
- * signed in. `site(hubUrl)` may give the site's `{ vars, headers }` (see startSite).
+ * signed in. `site(hubUrl)` may give the site's `{ vars, headers, routes }` (see startSite).
  */
 export async function setup({ site: siteOptions } = {}) {
   const hub = await Hub.start();
-  const { vars, headers } = siteOptions?.(hub.url) ?? {};
-  const site = await startSite(hub.url, vars, headers);
+  const { vars, headers, routes } = siteOptions?.(hub.url) ?? {};
+  const site = await startSite(hub.url, vars, headers, routes);
   const browser = await launchBrowser();
   await signIn(browser, hub);
   return {
@@ -261,4 +263,69 @@ export function addText(page, text) {
 /** The session's stored events in envelope form. */
 export function envelopes(hub, id) {
   return hub.json(`/api/sessions/${encodeURIComponent(id)}/events?format=envelope`);
+}
+
+/**
+ * A recorder socket opened from the test site's raw.html (an origin like any recorded page's),
+ * for scripted sessions: `snapshot` is a real page's Meta + FullSnapshot as the real recorder
+ * sent them, moved to this recorder's start by `snapshot()`.
+ */
+export async function openRawRecorder(env, id, snapshot = []) {
+  const page = await env.browser.newPage();
+  await page.goto(`${env.site.url}/raw.html`);
+  await page.evaluate(async (id) => {
+    const ws = new WebSocket(`${window.HUB.replace(/^http/, 'ws')}/ws/record/${id}?key=${window.KEY}`);
+    window.raw = { ws, seq: 0, durable: 0 };
+    ws.onmessage = (m) => {
+      const msg = JSON.parse(m.data);
+      if (msg.type === 'ack') window.raw.durable = msg.durable_seq;
+    };
+    await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  }, id);
+  const base = Date.now();
+  let sent = 0;
+  return {
+    /** Sends events; `at` is ms after the recorder started (the visitor's clock). */
+    // The frame crosses into the page as a string: Playwright's own serializer of arguments
+    // chokes on the deep documents some tests send.
+    send: (events) => page.evaluate(([frame, count]) => {
+      window.raw.ws.send(frame);
+      window.raw.seq += count;
+    }, [JSON.stringify({ type: 'events', seq: (sent += events.length) - events.length + 1, events }), events.length]),
+    /** The real snapshot, moved to the recorder's start. */
+    snapshot: () => snapshot.map((e) => ({ ...e, timestamp: base + (e.timestamp - snapshot[0].timestamp) })),
+    at: (ms, type, data) => ({ type, timestamp: base + ms, data }),
+    durable: () => page.evaluate(() => window.raw.durable === window.raw.seq),
+    close: () => page.close(),
+  };
+}
+
+/** A real page's Meta + FullSnapshot, as the real recorder sent them (for scripted sessions). */
+export async function recordedSnapshot(env) {
+  const { page, id } = await openVisitor(env.browser, env.site);
+  const events = await waitFor(async () => {
+    const e = (await envelopes(env.hub, id)).map((x) => x.event);
+    return e.some((x) => x.type === 2) && e;
+  }, { message: 'a full snapshot stored' });
+  await page.close();
+  return events.slice(0, events.findIndex((x) => x.type === 2) + 1);
+}
+
+/** The first node of a serialized (rrweb) tree with this tag name, depth first. */
+export function findNode(node, tag) {
+  if (node.tagName === tag) return node;
+  for (const c of node.childNodes ?? []) {
+    const found = findNode(c, tag);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The watch page's state line (`player-state`). */
+export const stateOf = (watch) => watch.locator('[data-testid="player-state"]');
+
+/** Waits until the watch page's state is `state`; returns its message. */
+export async function untilState(watch, state, timeout = 15_000) {
+  await waitFor(async () => (await stateOf(watch).getAttribute('data-state')) === state, { timeout, message: `player-state ${state} (is ${await stateOf(watch).getAttribute('data-state').catch(() => '?')})` });
+  return stateOf(watch).innerText();
 }

@@ -25,7 +25,8 @@ after(async () => {
   await env?.teardown();
 });
 
-const INIT = "StreamDOM.init({ sessionId: new URLSearchParams(location.search).get('sid') || undefined, maskAllInputs: false });";
+// identify before init and track after it: the stub queues all three, the bundle replays them in order.
+const INIT = "StreamDOM.identify('loader-user', { via: 'loader' }); StreamDOM.init({ sessionId: new URLSearchParams(location.search).get('sid') || undefined, maskAllInputs: false }); StreamDOM.track('after_init');";
 const stored = async (id, text) => JSON.stringify(await envelopes(env.hub, id).catch(() => [])).includes(text);
 const addText = (page, text) => page.evaluate((t) => {
   const p = document.createElement('p');
@@ -50,13 +51,15 @@ test('the empty sessions page shows the loader with this hub and key', async () 
 test('calls made before the bundle arrives are queued and replayed: the session is recorded under its id', async () => {
   const page = await env.browser.newPage();
   await page.goto(`${site.url}/loader1.html?sid=queued-1`);
-  // The page's own script ran right after the snippet, while the stub held the init call.
-  assert.equal(await page.evaluate(() => window.__queued), 1);
+  // The page's own script ran right after the snippet, while the stub held the three calls.
+  assert.equal(await page.evaluate(() => window.__queued), 3);
   await waitFor(() => page.evaluate(() => typeof StreamDOM.init === 'function' && !('_q' in StreamDOM)), { message: 'the bundle to replace the stub' });
   await addText(page, 'recorded through the loader');
   await waitFor(() => stored('queued-1', 'recorded through the loader'), { message: 'the queued init to record the session' });
   const session = await env.hub.json('/api/sessions/queued-1');
   assert.equal(session.url, `${site.url}/loader1.html?sid=queued-1`);
+  const custom = (await envelopes(env.hub, 'queued-1')).map((e) => e.event).filter((e) => e.type === 5).map((e) => [e.data.tag, e.data.payload]);
+  assert.deepEqual(custom.slice(0, 2), [['$identify', { user_id: 'loader-user', traits: { via: 'loader' } }], ['after_init', {}]]);
   await page.close();
 });
 

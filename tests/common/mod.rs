@@ -59,6 +59,8 @@ pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
 pub struct TestDb {
     pub url: String,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL database created for this handle alone, dropped with it.
+    own_database: Option<String>,
 }
 
 impl TestDb {
@@ -77,7 +79,40 @@ impl TestDb {
                 scratch::schema_url(&base, &schema)
             }
         };
-        TestDb { url, _dir: dir }
+        TestDb {
+            url,
+            _dir: dir,
+            own_database: None,
+        }
+    }
+
+    /// On PostgreSQL, a database of its own rather than a schema in the shared one: for tests
+    /// that need `VACUUM` to free space while other tests keep transactions open (a schema
+    /// shares its database's transaction horizon). SQLite: the same as `new`.
+    pub fn own_database(backend: Backend) -> Self {
+        if matches!(backend, Backend::Sqlite) {
+            return Self::new(backend);
+        }
+        use streamdom::db::scratch;
+        let base = postgres_url();
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        scratch::create_database(&base, &name).unwrap_or_else(|e| {
+            panic!("{e} (set {PG_ENV}, or build without the postgres feature)")
+        });
+        TestDb {
+            url: scratch::database_url(&base, &name),
+            _dir: tempfile::tempdir().unwrap(),
+            own_database: Some(name),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.own_database {
+            // Best effort: a database left behind holds no test's result.
+            let _ = streamdom::db::scratch::drop_database(&postgres_url(), name);
+        }
     }
 }
 
@@ -162,6 +197,8 @@ pub struct Creds {
     pub bearer: Option<String>,
     /// An `Origin` header, as a browser would send.
     pub origin: Option<String>,
+    /// A `User-Agent` header (sockets only), as a browser would send.
+    pub user_agent: Option<String>,
 }
 
 impl Creds {
@@ -213,7 +250,11 @@ impl Hub {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Hub {
-        let db = TestDb::new(backend);
+        Self::start_on(TestDb::new(backend), tweak).await
+    }
+
+    /// A hub on a database the test prepared.
+    pub async fn start_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Hub {
         let mut cfg = Config::with_defaults("127.0.0.1:0".parse().unwrap(), db.url.clone());
         cfg.db_pool_size = 4;
         cfg.workers = Some(2);
@@ -360,6 +401,9 @@ impl Hub {
         }
         if let Some(o) = &creds.origin {
             req = req.origin(o.as_str());
+        }
+        if let Some(ua) = &creds.user_agent {
+            req = req.header("user-agent", ua.as_str());
         }
         match req.connect().await {
             Ok((_, framed)) => Ok(Ws {
@@ -804,4 +848,45 @@ impl TestDb {
             }
         }
     }
+}
+
+impl TestDb {
+    /// Another handle on the same database (hubs of a cluster share one), with a temp
+    /// directory of its own.
+    pub fn same(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            _dir: tempfile::tempdir().unwrap(),
+            own_database: None,
+        }
+    }
+}
+
+/// SQL for the numbers `0..n` on `backend`: a `FROM` item binding `i`, and an expression of
+/// `i` zero-padded to 4 digits (for ids that sort as numbers).
+pub fn number_series(backend: Backend, n: u32) -> (String, &'static str) {
+    match backend {
+        Backend::Sqlite => (
+            format!(
+                "(WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
+                 SELECT i FROM n) AS n",
+                n - 1
+            ),
+            "printf('%04d', i)",
+        ),
+        Backend::Postgres => (
+            format!("generate_series(0, {}) AS n(i)", n - 1),
+            "lpad(i::text, 4, '0')",
+        ),
+    }
+}
+
+/// The ids of a `GET /api/sessions` answer, in order.
+pub fn session_ids(body: &Value) -> Vec<String> {
+    body["sessions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {body}"))
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
 }

@@ -1,0 +1,2 @@
+DROP TABLE heatmap_snapshots;
+DROP TABLE heatmap_points;

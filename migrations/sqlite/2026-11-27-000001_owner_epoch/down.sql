@@ -1,0 +1,1 @@
+ALTER TABLE session_owners DROP COLUMN epoch;
