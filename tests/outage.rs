@@ -11,10 +11,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 
 fn admin(sql: &str) {
-    let mut conn = diesel::PgConnection::establish(&postgres_url()).unwrap();
+    let mut conn = streamdom::db::establish_postgres(&postgres_url()).unwrap();
     diesel::sql_query(sql).execute(&mut conn).unwrap();
 }
 

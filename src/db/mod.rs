@@ -70,7 +70,7 @@ impl ManageConnection for Manager {
         let conn = if is_postgres(&self.url) {
             #[cfg(feature = "postgres")]
             {
-                PgConnection::establish(&self.url).map(DbConn::Pg)
+                establish_postgres(&self.url).map(DbConn::Pg)
             }
             #[cfg(not(feature = "postgres"))]
             {
@@ -100,6 +100,20 @@ impl ManageConnection for Manager {
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         std::thread::panicking() || conn.is_broken()
     }
+}
+
+/// Opens a PostgreSQL connection; every one the hub opens goes through here.
+///
+/// libpq uses OpenSSL, and OpenSSL by default frees its global state in an `atexit` handler.
+/// A process ends while other threads may still be opening or closing connections (a pool's
+/// last connections dropped on an arbiter thread as the process exits): they then ran on freed
+/// state, and the process died with SIGSEGV after its work was done (tests/exit.rs reproduced it
+/// in 1 of 2 runs). Initialising OpenSSL first with `OPENSSL_INIT_NO_ATEXIT`, which
+/// `openssl_sys::init` does once per process, leaves that state to the OS.
+#[cfg(feature = "postgres")]
+pub fn establish_postgres(url: &str) -> diesel::ConnectionResult<PgConnection> {
+    openssl_sys::init();
+    PgConnection::establish(url)
 }
 
 #[cfg(feature = "postgres")]

@@ -63,8 +63,8 @@ fn identifier(name: &str) -> Result<&str> {
 
 #[cfg(feature = "postgres")]
 fn execute(url: &str, sql: &str) -> Result<()> {
-    use diesel::{Connection, RunQueryDsl};
-    let mut conn = diesel::PgConnection::establish(url)
+    use diesel::RunQueryDsl;
+    let mut conn = crate::db::establish_postgres(url)
         .map_err(|e| Error::internal(format!("PostgreSQL at {url} is unreachable: {e}")))?;
     diesel::sql_query(sql).execute(&mut conn)?;
     Ok(())

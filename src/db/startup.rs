@@ -53,8 +53,7 @@ async fn wait_for_postgres(url: &str, limit: Duration) -> Result<()> {
 /// One connection attempt; the error is libpq's own message, on one line.
 #[cfg(feature = "postgres")]
 fn probe_postgres(url: &str) -> std::result::Result<(), String> {
-    use diesel::Connection;
-    diesel::PgConnection::establish(url).map(drop).map_err(|e| {
+    crate::db::establish_postgres(url).map(drop).map_err(|e| {
         e.to_string()
             .split_whitespace()
             .collect::<Vec<_>>()
