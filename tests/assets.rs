@@ -265,6 +265,11 @@ async fn the_readme_shows_the_loader_and_the_gzip_size_the_hub_sends() {
             .join(",")
     };
     for (what, n) in [("gzip", gz.body.len()), ("br", br.body.len())] {
+        // Issue 11's budget for what a visitor downloads, in either encoding.
+        assert!(
+            n <= 30 * 1024,
+            "streamdom.js is {n} bytes {what}, over 30 KB"
+        );
         let figure = format!("{} bytes {what}", thousands(n));
         assert!(
             readme.contains(&figure),
