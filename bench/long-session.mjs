@@ -18,7 +18,8 @@
 //     time until the player is at that moment, in the next animation frame;
 //   - reads the JS heap (CDP, after a forced GC) after opening and after the seeks;
 //   - then a `?t=` link to 75 % of the session (45 min of an hour): first frame and bytes.
-// --profile DIR writes a CDP CPU profile of the first opening of each link (.cpuprofile).
+// --profile DIR writes a CDP CPU profile of the first opening of each link and of each seek of
+// the first run (.cpuprofile).
 // The hub is STREAMDOM_BIN (default target/release/streamdom if built, else target/debug) with a
 // temporary SQLite database, or with --postgres a database it creates there and drops afterwards.
 
@@ -189,7 +190,17 @@ try {
     // Seeks start from a player at rest (the page opened playing: hold it first).
     await o.page.evaluate(() => { if (window.__streamdom.state !== 'paused') document.querySelector('[data-testid="play-toggle"]').click(); });
     for (const [i, f] of SEEKS.entries()) {
+      const profiled = PROFILE && run === 0;
+      if (profiled) {
+        await o.cdp.send('Profiler.enable');
+        await o.cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+        await o.cdp.send('Profiler.start');
+      }
       const ms = await o.page.evaluate(seek, Math.round(f * durationMs));
+      if (profiled) {
+        const { profile } = await o.cdp.send('Profiler.stop');
+        writeFileSync(join(PROFILE, `seek-${i + 1}-${f * 100}pct.cpuprofile`), JSON.stringify(profile));
+      }
       if (run >= 0) seeks[i].push(ms);
     }
     if (run >= 0) r.heapSeeks.push(await heapMb(o.cdp));

@@ -74,6 +74,7 @@ impl Store {
         F: FnOnce(&mut DbConn) -> Result<R> + Send + 'static,
     {
         let result = actix_web::web::block(move || {
+            yield_to_the_live_path();
             let mut conn = match wait {
                 Some(w) => pool.get_timeout(w)?,
                 None => pool.get()?,
@@ -112,9 +113,48 @@ impl Store {
     }
 }
 
+/// How much lower than the rest of the hub database threads run (Linux nice levels, added to
+/// the hub's own).
+const DATABASE_NICE: i32 = 5;
+
+/// Lowers the priority of the blocking thread it runs on, once per thread. On a busy machine the
+/// writer's flushes (with SQLite, the engine's own CPU) competed with the actors that forward
+/// live events (docs/PERFORMANCE.md, "On a quiet machine"). Live delivery goes first; a flush
+/// that waits a little longer only delays a durable ack.
+fn yield_to_the_live_path() {
+    thread_local!(static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    LOWERED.with(|lowered| {
+        if !lowered.replace(true) {
+            use rustix::process::{getpriority_process, setpriority_process};
+            let thread = Some(rustix::thread::gettid());
+            // Best effort: where it is refused the thread keeps its priority.
+            if let Ok(nice) = getpriority_process(thread) {
+                let _ = setpriority_process(thread, (nice + DATABASE_NICE).min(19));
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Database work runs below the hub's own priority: the thread that ran it is niced.
+    #[actix_web::test]
+    async fn database_work_runs_below_the_live_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = dir.path().join("db.sqlite").to_string_lossy().into_owned();
+        let store = Store::new(crate::db::connect(&url, 2).expect("pool"));
+        let hub = rustix::process::getpriority_process(None).expect("the hub's nice");
+        let nice = store
+            .run(|_| {
+                rustix::process::getpriority_process(Some(rustix::thread::gettid()))
+                    .map_err(crate::error::Error::internal)
+            })
+            .await
+            .expect("nice of the database thread");
+        assert_eq!(nice, (hub + DATABASE_NICE).min(19));
+    }
 
     /// Reads keep answering while every connection of the main pool is taken (by the writer and
     /// the sessions, in the hub): they have connections of their own.
