@@ -13,6 +13,11 @@ use streamdom::{
     error::{Error, Result},
 };
 
+/// glibc's malloc and free were 17 % of the hub's CPU under ingest (many threads handing small
+/// buffers to each other); see docs/PERFORMANCE.md, "On a quiet machine".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     version,
