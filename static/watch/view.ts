@@ -41,7 +41,9 @@ function hoverByDifference(r: Replayer): void {
   let hovered: Element[] = [];
   (r as unknown as ReplayerInternals).hoverElements = (target: Element) => {
     const chain: Element[] = [];
-    for (let e: Element | null = target; e; e = e.parentElement) chain.push(e);
+    // rrweb hands over whatever node a recorded id names: a text node, or the document itself
+    // (a hostile recording's click on id 1). Only elements have classes.
+    for (let e: Element | null = target; e; e = e.parentElement) if (e.classList) chain.push(e);
     const { remove, add } = hoverChange(hovered, chain);
     for (const e of remove) e.classList.remove(':hover');
     for (const e of add) e.classList.add(':hover');
