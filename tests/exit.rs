@@ -1,10 +1,11 @@
 //! A process that ends while other threads still talk to PostgreSQL over TLS ends cleanly. The
-//! hub's last acks go out while writer and pool threads may still be using their connections,
-//! and a test binary ends the same way when its last test returns: if OpenSSL tears its state
-//! down at exit under those threads, the process dies with SIGSEGV after everything passed.
+//! hub ends while pool and arbiter threads may still open or close connections, and a test binary
+//! ends the same way when its last test returns: if OpenSSL tears its state down at exit under
+//! those threads, the process dies with SIGSEGV after everything passed.
 //!
-//! Runs without the test harness: the parent starts this same binary as a child that keeps
-//! several TLS connections busy and returns from `main` mid-query, and checks how it ended.
+//! Runs without the test harness: the parent starts this same binary as a child whose threads
+//! keep opening, using and closing TLS connections while it returns from `main`, and checks how
+//! each child ended.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -103,7 +103,7 @@ async function main() {
     copyFile(join(staticDir, 'heatmap.html'), join(out, 'heatmap.html')),
     copyFile(join(staticDir, 'numbers.html'), join(out, 'numbers.html')),
   ]);
-  await Promise.all([squeeze(join(out, 'streamdom.js'), false), squeeze(join(out, 'streamdom.mjs'), true)]);
+  await Promise.all([...RECORDER_BUNDLES].map((name) => squeeze(join(out, name), name.endsWith('.mjs'))));
 
   // sizes.json: bytes the hub sends for each file, raw and in each encoding it has.
   const sizes = {};

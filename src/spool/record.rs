@@ -327,8 +327,8 @@ mod tests {
         assert_eq!(r.summary, Some(summary));
     }
 
-    #[test]
-    fn a_record_of_format_1_is_still_read() {
+    /// The sample's events framed as a record with nothing else set.
+    fn bare_frame() -> Vec<u8> {
         let (events, _) = sample();
         let mut out = Vec::new();
         let r = RecordRef {
@@ -340,6 +340,12 @@ mod tests {
             summary: None,
         };
         frame(&mut out, &r);
+        out
+    }
+
+    #[test]
+    fn a_record_of_format_1_is_still_read() {
+        let out = bare_frame();
         let Framed::Whole(payload, _) = unframe(&out) else {
             panic!("not whole")
         };
@@ -355,17 +361,7 @@ mod tests {
 
     #[test]
     fn cut_and_damaged_frames_are_told_apart() {
-        let (events, _) = sample();
-        let mut out = Vec::new();
-        let r = RecordRef {
-            session_id: "s",
-            opened: None,
-            url: None,
-            first_event_ts: None,
-            events: &events,
-            summary: None,
-        };
-        frame(&mut out, &r);
+        let out = bare_frame();
         assert_eq!(unframe(&out[..5]), Framed::Cut);
         assert_eq!(unframe(&out[..out.len() - 1]), Framed::Cut);
         let mut flipped = out.clone();
